@@ -1,0 +1,60 @@
+# gather-sync: every target does its own set-up on a fresh machine.
+#   make test   - venv + locked deps, a real Kafka broker and PostgreSQL, then the whole test suite
+#   make run    - the main job on embedded defaults (see README)
+#   make lint   - ruff and mypy
+#   make stop   - stop the local Kafka broker and PostgreSQL
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+UV_VERSION := 0.13.9
+TOOLS := .local/tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: test run lint stop services venv schema
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+# The venv is re-synced whenever the lock file changes; a second run reuses it.
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+venv: .venv/.synced
+
+services:
+	deploy/local/kafka.sh start >/dev/null
+	deploy/local/postgres.sh start >/dev/null
+
+test: venv services
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+# Until the listener, worker and sink land (issues 3-5), `make run` brings up what exists: the
+# broker with the contract topics, the embedded SQLite store at its schema, a validated tenant.
+run: venv
+	deploy/local/kafka.sh start >/dev/null
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	.venv/bin/gather-sync topics provision
+	.venv/bin/gather-sync db migrate
+	.venv/bin/gather-sync tenants validate examples/tenant-acme.yaml
+
+schema: venv
+	.venv/bin/gather-sync schema export --out docs/tenant-config.schema.json
+
+stop:
+	deploy/local/kafka.sh stop
+	deploy/local/postgres.sh stop

@@ -1,0 +1,85 @@
+"""`gather.accounts`, `gather.users`, `gather.records`: what the rules ask the sink to write.
+
+The sink applies these idempotently and monotonically: a trait is written only when its version
+is newer than the stored one, so replays and duplicates change nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.changes import FieldValue
+from schemas.names import ModelName, NonEmptyStr, SalesforceId, TenantId, TraitName
+from schemas.versions import Version
+
+
+class EntityKind(StrEnum):
+    ACCOUNT = "account"
+    USER = "user"
+    RECORD = "record"
+
+
+class Operation(StrEnum):
+    UPSERT = "upsert"
+    DELETE = "delete"
+    UNDELETE = "undelete"
+
+
+class Target(StrEnum):
+    """How the sink finds the row: by Gather id (create mode) or by a trait (update-existing)."""
+
+    CREATE = "create"
+    MATCH = "match"
+
+
+TOPIC_BY_KIND = {
+    EntityKind.ACCOUNT: "gather.accounts",
+    EntityKind.USER: "gather.users",
+    EntityKind.RECORD: "gather.records",
+}
+
+
+class GatherUpsert(BaseModel):
+    """An upsert, delete or undelete of one Gather account, user or custom-model record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant: TenantId
+    kind: EntityKind
+    sf_id: SalesforceId
+    op: Operation
+    version: Version = Field(description="version of the change that produced this message")
+    target: Target = Target.CREATE
+    gather_id: NonEmptyStr | None = Field(default=None, description="the row id in create mode")
+    match_trait: TraitName | None = Field(
+        default=None, description="update-existing: the trait whose value equals sf_id"
+    )
+    model: ModelName | None = Field(default=None, description="the model of a custom record")
+    traits: dict[TraitName, FieldValue] = Field(default_factory=dict)
+    trait_versions: dict[TraitName, Version] = Field(default_factory=dict)
+    account_id: NonEmptyStr | None = Field(
+        default=None, description="a user's Gather account id, once its account is known"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GatherUpsert:
+        if self.target is Target.CREATE and self.gather_id is None:
+            raise ValueError("target 'create' needs gather_id")
+        if self.target is Target.MATCH and self.match_trait is None:
+            raise ValueError("target 'match' needs match_trait")
+        if (self.kind is EntityKind.RECORD) != (self.model is not None):
+            raise ValueError("model is set exactly when kind is 'record'")
+        if missing := set(self.traits) - set(self.trait_versions):
+            raise ValueError(f"traits without a version: {sorted(missing)}")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The Kafka key of the Gather topics: every message of one record in one partition."""
+        return f"{self.tenant}:{self.kind.value}:{self.sf_id}"
+
+    @property
+    def topic(self) -> str:
+        return TOPIC_BY_KIND[self.kind]

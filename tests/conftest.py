@@ -1,0 +1,99 @@
+"""Session-wide fixtures: the real Kafka broker and PostgreSQL, and a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from _pytest.terminal import TerminalReporter
+from confluent_kafka.admin import AdminClient
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from connectors.gather.engine import make_engine
+from connectors.kafka.settings import KafkaSettings
+from tests.support.services import ServiceUnavailable, kafka_bootstrap_servers, postgres_url
+
+_ran_by_marker: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="session")
+def kafka_settings() -> KafkaSettings:
+    try:
+        servers = kafka_bootstrap_servers()
+        AdminClient({"bootstrap.servers": servers}).list_topics(timeout=30)
+    except (ServiceUnavailable, Exception) as e:  # a missing broker fails the run, never skips
+        pytest.fail(f"the real Kafka broker is needed and could not be reached: {e}", pytrace=False)
+    return KafkaSettings(bootstrap_servers=servers, partitions=3)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    try:
+        url = postgres_url()
+        with psycopg.connect(_libpq(url), connect_timeout=30):
+            pass
+    except (ServiceUnavailable, psycopg.Error) as e:
+        pytest.fail(f"the real PostgreSQL is needed and could not be reached: {e}", pytrace=False)
+    return url
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_engine(postgres_admin_url: str) -> Iterator[Engine]:
+    """An empty database of its own for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(make_url(postgres_admin_url).set(database=name).render_as_string(False))
+    yield engine
+    engine.dispose()
+    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/gather.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_engine(request: pytest.FixtureRequest) -> Engine:
+    """Each store test runs on both databases."""
+    name = "postgres_engine" if request.param == "postgresql" else "sqlite_engine"
+    engine: Engine = request.getfixturevalue(name)
+    return engine
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by the real services it uses, so the summary can count them."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "kafka_settings" in names:
+            item.add_marker(pytest.mark.real_kafka)
+        if "postgres_admin_url" in names or params.get("store_engine") == "postgresql":
+            item.add_marker(pytest.mark.real_postgres)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        for marker in ("real_kafka", "real_postgres"):
+            if marker in report.keywords:
+                _ran_by_marker[marker] += 1
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    ran = ", ".join(
+        f"{marker}: {_ran_by_marker[marker]} passed" for marker in ("real_kafka", "real_postgres")
+    )
+    terminalreporter.write_line(f"tests against the real services: {ran}")
