@@ -25,6 +25,7 @@ POLL_TIMEOUT_MS = 110_000  # Salesforce's connect advice
 MAX_EVENTS_PER_CONNECT = 1000
 UNKNOWN_CLIENT = "403::Unknown client"
 AUTH_INVALID = "401::Authentication invalid"
+HANDSHAKE_DENIED = "403::Handshake denied"
 ALLOCATION_EXCEEDED = "403::Organization total events daily limit exceeded"
 
 
@@ -166,11 +167,11 @@ async def _connect(
         return [_reply(message, False, error=ALLOCATION_EXCEEDED, advice={"reconnect": "none"})]
     timeout = _poll_timeout(cometd, message) if client.connected else 0.0
     client.connected = True
-    events = await _wait_for_events(state, client, timeout)
     if state.faults.take_drop():
-        return None
+        return None  # before taking events: the client gets them on its next connect
+    events = await _wait_for_events(state, client, timeout)
     if state.identity.session(client.token) is None:
-        return [_reply(message, False, error=AUTH_INVALID, advice={"reconnect": "none"})]
+        return [_unauthorized(message)]
     state.limits.events_delivered += len(events)
     return [*events, _reply(message, True, advice=advice)]
 

@@ -48,7 +48,7 @@ class SimState:
 
 
 STATE: web.AppKey[SimState] = web.AppKey("sfsim_state", SimState)
-SESSION_KEY = "sfsim_session"
+SESSION_KEY: web.RequestKey[Session] = web.RequestKey("sfsim_session", Session)
 
 
 def state_of(request: web.Request) -> SimState:
@@ -56,5 +56,4 @@ def state_of(request: web.Request) -> SimState:
 
 
 def session_of(request: web.Request) -> Session:
-    session: Session = request[SESSION_KEY]
-    return session
+    return request[SESSION_KEY]
