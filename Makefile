@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema
+.PHONY: test run lint stop services venv schema bench bench-sfsim
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -51,6 +51,12 @@ run: venv
 	.venv/bin/gather-sync topics provision
 	.venv/bin/gather-sync db migrate
 	.venv/bin/gather-sync tenants validate examples/tenant-acme.yaml
+
+# Benchmarks stay out of `make test` (and CI): they take minutes and claim figures.
+bench: bench-sfsim
+
+bench-sfsim: venv
+	.venv/bin/python -m bench.sfsim_delivery
 
 schema: venv
 	.venv/bin/gather-sync schema export --out docs/tenant-config.schema.json

@@ -8,11 +8,13 @@ import json
 import signal
 import ssl
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import structlog
 
+from cli.logs import configure_logging
 from sfsim.clock import OffsetClock
 from sfsim.generator import Generator
 from sfsim.metadata import load_schema
@@ -66,7 +68,7 @@ def _traffic(args: argparse.Namespace) -> int:
         )
         with urllib.request.urlopen(request, context=context) as response:
             made += json.loads(response.read())["changes"]
-        asyncio.run(asyncio.sleep(0.1))
+        time.sleep(0.1)  # the command line's own pacing loop
     print(f"made {made} changes")
     return 0
 
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging()  # to stderr: stdout carries the credentials line
     result: int = args.handler(args)
     return result
 

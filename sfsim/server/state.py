@@ -53,7 +53,3 @@ SESSION_KEY: web.RequestKey[Session] = web.RequestKey("sfsim_session", Session)
 
 def state_of(request: web.Request) -> SimState:
     return request.app[STATE]
-
-
-def session_of(request: web.Request) -> Session:
-    return request[SESSION_KEY]

@@ -263,3 +263,19 @@ def test_given_the_ca_was_not_trusted_then_the_client_refuses_the_server(
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{sfsim.url}/services/data/", timeout=10)
     assert Path(sfsim.credentials.ca).exists()
+
+
+def test_given_a_session_older_than_its_lifetime_then_it_has_expired(
+    sfsim: ThreadedSfsim,
+    http: requests.Session,
+) -> None:
+    sf = admin_login(sfsim, http)
+    direct: Any = Salesforce(
+        instance_url=sfsim.url, session_id=sf.session_id, session=http, version=VERSION
+    )
+    assert direct.query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1
+
+    sfsim.admin("clock", {"advance_seconds": 2 * 3600 + 1})
+
+    with pytest.raises(SalesforceExpiredSession, match="INVALID_SESSION_ID"):
+        direct.query("SELECT Id FROM Account LIMIT 1")
