@@ -8,14 +8,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cli import backfill, listen, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
 from connectors.gather.settings import StoreSettings
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
-from schemas.errors import ConfigError
-from schemas.loader import load_tenant_configs
+from connectors.salesforce.backfill import BULK_THRESHOLD
 from schemas.tenant import TenantConfig
 
 Handler = Callable[[argparse.Namespace], int]
@@ -29,27 +29,6 @@ def _schema_export(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _tenants_validate(args: argparse.Namespace) -> int:
-    failed = 0
-    for path in args.files:
-        try:
-            configs = load_tenant_configs(Path(path))
-        except ConfigError as e:
-            print(e, file=sys.stderr)
-            failed += 1
-            continue
-        except OSError as e:
-            print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
-            failed += 1
-            continue
-        for config in configs:
-            print(
-                f"{path}: tenant '{config.tenant}' is valid; objects: "
-                f"{', '.join(config.synced_objects())}"
-            )
-    return 1 if failed else 0
 
 
 def _topics_provision(_args: argparse.Namespace) -> int:
@@ -69,34 +48,69 @@ def _db_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _sub(
+    parent: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_: str,
+    handler: Handler | None = None,
+) -> argparse.ArgumentParser:
+    parser = parent.add_parser(name, help=help_)
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
+def _tenant_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = _sub(sub, "tenants", "tenant configs").add_subparsers(dest="action", required=True)
+    _sub(actions, "validate", "check tenant config files", tenants.validate).add_argument(
+        "files", nargs="+"
+    )
+    _sub(actions, "apply", "validate and publish to gather.tenants", tenants.apply).add_argument(
+        "files", nargs="+"
+    )
+    _sub(actions, "remove", "stop syncing a tenant", tenants.remove).add_argument("tenant")
+
+
+def _operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schema = _sub(sub, "schema", "the tenant config's JSON Schema").add_subparsers(
+        dest="action", required=True
+    )
+    _sub(schema, "export", "print or write the JSON Schema", _schema_export).add_argument(
+        "--out", help="write to this file instead of stdout"
+    )
+    topics = _sub(sub, "topics", "Kafka topics of the contract").add_subparsers(
+        dest="action", required=True
+    )
+    _sub(topics, "provision", "create or update them", _topics_provision)
+    db = _sub(sub, "db", "the Gather store (GATHER_DATABASE_URL)").add_subparsers(
+        dest="action", required=True
+    )
+    _sub(db, "migrate", "bring the schema to this version", _db_migrate)
+
+
+def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _sub(sub, "listen", "run a listener replica (LISTENER_* and KAFKA_* settings)", listen.listen)
+    fill = _sub(
+        sub, "backfill", "load a tenant's existing records into sf.changes", backfill.backfill
+    )
+    fill.add_argument("--tenant", required=True)
+    fill.add_argument("--objects", help="comma-separated; default: the tenant's synced objects")
+    fill.add_argument("--config", help="read the tenant from this file, not gather.tenants")
+    fill.add_argument(
+        "--bulk-threshold",
+        type=int,
+        default=BULK_THRESHOLD,
+        help="objects with more rows use Bulk API 2.0",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gather-sync", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    schema = sub.add_parser("schema", help="the tenant config's JSON Schema")
-    schema_sub = schema.add_subparsers(dest="action", required=True)
-    export = schema_sub.add_parser("export", help="print or write the JSON Schema")
-    export.add_argument("--out", help="write to this file instead of stdout")
-    export.set_defaults(handler=_schema_export)
-
-    tenants = sub.add_parser("tenants", help="tenant configs")
-    tenants_sub = tenants.add_subparsers(dest="action", required=True)
-    validate = tenants_sub.add_parser("validate", help="check tenant config files")
-    validate.add_argument("files", nargs="+")
-    validate.set_defaults(handler=_tenants_validate)
-
-    topics = sub.add_parser("topics", help="Kafka topics of the contract (KAFKA_* settings)")
-    topics_sub = topics.add_subparsers(dest="action", required=True)
-    topics_sub.add_parser("provision", help="create or update them").set_defaults(
-        handler=_topics_provision
-    )
-
-    db = sub.add_parser("db", help="the Gather store (GATHER_DATABASE_URL)")
-    db_sub = db.add_subparsers(dest="action", required=True)
-    db_sub.add_parser("migrate", help="bring the schema to this version").set_defaults(
-        handler=_db_migrate
-    )
+    _tenant_commands(sub)
+    _operations(sub)
+    _pipeline(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.gather.engine import make_engine
 from connectors.kafka.settings import KafkaSettings
+from sfsim.testing import ThreadedSfsim
 from tests.support.services import ServiceUnavailable, kafka_bootstrap_servers, postgres_url
 
 _ran_by_marker: Counter[str] = Counter()
@@ -72,6 +73,34 @@ def store_engine(request: pytest.FixtureRequest) -> Engine:
     name = "postgres_engine" if request.param == "postgresql" else "sqlite_engine"
     engine: Engine = request.getfixturevalue(name)
     return engine
+
+
+@pytest.fixture(scope="module")
+def sfsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSfsim]:
+    """A local Salesforce org over HTTPS (in a thread) per test module, seeded with 20 accounts."""
+    with ThreadedSfsim(
+        tmp_path_factory.mktemp("sfsim"), accounts=20, poll_timeout_ms=2_000
+    ) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_sfsim_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sfsim" in request.fixturenames:
+        server: ThreadedSfsim = request.getfixturevalue("sfsim")
+        server.admin(
+            "faults",
+            {
+                "busy": 0,
+                "request_limit_exceeded": False,
+                "paused": False,
+                "event_allocation_exceeded": False,
+                "drop_connects": 0,
+                "invalid_replay": False,
+                "gap_events": False,
+            },
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,0 +1,79 @@
+"""`gather-sync backfill --tenant T`: load the records that existed before the subscription."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from cli.kafka_io import SyncPublisher, read_compacted
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import GATHER_TENANTS, SF_CHANGES
+from connectors.salesforce import backfill as engine
+from connectors.salesforce.auth import authenticator_for, http_session
+from connectors.salesforce.errors import SalesforceConnectorError
+from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.settings import ListenerSettings
+from schemas.loader import load_tenant_configs, validate_tenant_config
+from schemas.tenant import TenantConfig
+
+
+def _config(args: argparse.Namespace, kafka: KafkaSettings) -> TenantConfig | None:
+    if args.config:
+        found = [c for c in load_tenant_configs(Path(args.config)) if c.tenant == args.tenant]
+    else:
+        applied = read_compacted(kafka.consumer_config("gather-sync-backfill"), GATHER_TENANTS)
+        raw = applied.get(args.tenant)
+        found = [validate_tenant_config(json.loads(raw))] if raw else []
+    return found[0] if found else None
+
+
+def _progress(obj: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total if total else width
+    sys.stderr.write(f"\r{obj:<20} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def backfill(args: argparse.Namespace) -> int:
+    kafka, settings = KafkaSettings(), ListenerSettings()
+    config = _config(args, kafka)
+    if config is None:
+        print(
+            f"tenant '{args.tenant}' is not applied; run `gather-sync tenants apply FILE` "
+            "or pass --config FILE",
+            file=sys.stderr,
+        )
+        return 1
+    session = http_session(settings.salesforce_ca_file)
+    try:
+        api = OrgApi(
+            authenticator_for(config.salesforce, os.environ, session),
+            session,
+            config.salesforce.api_version,
+            sleep=time.sleep,
+        )
+        objects = args.objects.split(",") if args.objects else config.synced_objects()
+        plans = engine.plan(api, objects, args.bulk_threshold)
+        publisher = SyncPublisher(kafka.producer_config())
+        count = engine.backfill(
+            api,
+            config.tenant,
+            plans,
+            lambda c: publisher.send(SF_CHANGES, c.key, c.model_dump_json().encode()),
+            _progress,
+        )
+    except SalesforceConnectorError as e:
+        print(f"tenant '{config.tenant}': backfill failed: {e}", file=sys.stderr)
+        return 1
+    undelivered = publisher.close()
+    print(
+        f"tenant '{config.tenant}': {count} records published to {SF_CHANGES} "
+        f"({publisher.acknowledged} acknowledged, {undelivered + len(publisher.failed)} failed)"
+    )
+    return 0 if not undelivered and not publisher.failed else 1

@@ -1,0 +1,76 @@
+"""confluent-kafka's producer for asyncio code: each send is a future that resolves on the
+broker's acknowledgement (or fails with the delivery error).
+
+The delivery reports arrive in a polling thread; they are handed to the event loop, so callers
+can `await` the acknowledgement before they store a replay id or commit an offset.
+https://docs.confluent.io/platform/current/clients/confluent-kafka-python/html/index.html#producer
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from connectors.kafka.errors import KafkaLayerError
+
+
+class DeliveryFailed(KafkaLayerError):
+    """The broker did not take a message (after the client's own retries)."""
+
+
+class AsyncProducer:
+    def __init__(self, config: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+        self._producer = Producer(config)
+        self._loop = loop
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._thread.start()
+
+    def send(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        headers: dict[str, str | bytes | None] | None = None,
+    ) -> asyncio.Future[Message]:
+        future: asyncio.Future[Message] = self._loop.create_future()
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            self._loop.call_soon_threadsafe(_settle, future, err, msg)
+
+        while True:
+            try:
+                self._producer.produce(
+                    topic, key=key.encode(), value=value, headers=headers, on_delivery=delivered
+                )
+                return future
+            except BufferError:
+                # The local queue is full: let the polling thread drain some reports first.
+                self._producer.poll(0.05)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+
+    async def flush(self, timeout: float = 30.0) -> int:
+        """Wait for every outstanding message; returns how many are still undelivered."""
+        remaining: int = await asyncio.to_thread(self._producer.flush, timeout)
+        return remaining
+
+    async def close(self, timeout: float = 30.0) -> int:
+        remaining = await self.flush(timeout)
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join, 5)
+        return remaining
+
+
+def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Message) -> None:
+    if future.done():
+        return
+    if err is not None:
+        future.set_exception(DeliveryFailed(str(KafkaException(err))))
+    else:
+        future.set_result(msg)

@@ -1,0 +1,126 @@
+"""Replay checkpoints in the compacted `sf.checkpoints` topic, keyed `tenant:channel`.
+
+A checkpoint says: every change up to this replay id is in Kafka. It moves only over changes
+whose produce the broker acknowledged, in replay order, so a restart resumes without loss;
+what was in flight is received again (a bounded duplicate the downstream merge absorbs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from connectors.kafka.topics import SF_CHECKPOINTS
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    replay_id: int
+    commit_ts: int  # epoch ms of that event's commit: where a catch-up query starts
+
+    def encode(self) -> bytes:
+        return json.dumps({"replay_id": self.replay_id, "commit_ts": self.commit_ts}).encode()
+
+    @classmethod
+    def decode(cls, value: bytes) -> Checkpoint:
+        data = json.loads(value)
+        return cls(int(data["replay_id"]), int(data["commit_ts"]))
+
+
+def checkpoint_key(tenant: str, channel: str) -> str:
+    return f"{tenant}:{channel}"
+
+
+def read_checkpoints(
+    consumer_config: dict[str, Any], timeout: float = 30.0
+) -> dict[str, Checkpoint]:
+    """Every current checkpoint: the compacted topic read from its start to its end."""
+    consumer = Consumer(consumer_config | {"enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(SF_CHECKPOINTS, timeout=timeout).topics[SF_CHECKPOINTS]
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(SF_CHECKPOINTS, p), timeout)[1]
+            for p in meta.partitions
+        }
+        consumer.assign([TopicPartition(SF_CHECKPOINTS, p, 0) for p in ends])
+        return _drain(consumer, {p: end for p, end in ends.items() if end > 0}, timeout)
+    finally:
+        consumer.close()
+
+
+def _drain(consumer: Consumer, ends: dict[int, int], timeout: float) -> dict[str, Checkpoint]:
+    found: dict[str, Checkpoint] = {}
+    while ends:
+        message = consumer.poll(timeout)
+        if message is None:
+            break
+        if message.error() is None and message.key() is not None:
+            key = message.key().decode()  # type: ignore[union-attr]
+            value = message.value()
+            if value is None:
+                found.pop(key, None)
+            else:
+                found[key] = Checkpoint.decode(value)
+        offset = message.offset() or 0
+        if offset + 1 >= ends.get(message.partition() or 0, 0):
+            ends.pop(message.partition() or 0, None)
+    return found
+
+
+@dataclass
+class _InFlight:
+    replay_id: int
+    commit_ts: int
+    done: asyncio.Future[Any]
+
+
+class ChannelCheckpointer:
+    """Tracks one channel's changes in replay order; the checkpoint advances over the longest
+    acknowledged prefix, and is written at most every `interval` seconds (and on flush)."""
+
+    def __init__(
+        self,
+        tenant: str,
+        channel: str,
+        write: Callable[[str, Checkpoint], None],
+        now: Callable[[], float],
+        interval: float = 1.0,
+    ) -> None:
+        self.key = checkpoint_key(tenant, channel)
+        self._write, self._now, self._interval = write, now, interval
+        self._pending: deque[_InFlight] = deque()
+        self.acknowledged: Checkpoint | None = None
+        self._written: Checkpoint | None = None
+        self._last_write = 0.0
+
+    def track(self, replay_id: int, commit_ts: int, done: asyncio.Future[Any]) -> None:
+        self._pending.append(_InFlight(replay_id, commit_ts, done))
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def advance(self, force: bool = False) -> None:
+        """Move over acknowledged changes; a failed delivery stops the checkpoint there."""
+        while self._pending and self._pending[0].done.done():
+            head = self._pending[0]
+            if head.done.cancelled() or head.done.exception() is not None:
+                break
+            self._pending.popleft()
+            self.acknowledged = Checkpoint(head.replay_id, head.commit_ts)
+        due = force or self._now() - self._last_write >= self._interval
+        if due and self.acknowledged is not None and self.acknowledged != self._written:
+            self._write(self.key, self.acknowledged)
+            self._written, self._last_write = self.acknowledged, self._now()
+
+    def failed(self) -> BaseException | None:
+        head = self._pending[0] if self._pending else None
+        if head is not None and head.done.done() and not head.done.cancelled():
+            return head.done.exception()
+        return None

@@ -1,0 +1,97 @@
+"""What to do about a failed Salesforce call: a pure decision, one reason per case.
+
+Modelled on Airbyte's source-salesforce: the transport reports what happened (HTTP status,
+Salesforce errorCode, or a Bayeux error string) and this table decides; nothing here sleeps.
+REST error codes: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+Streaming errors: https://developer.salesforce.com/docs/atlas.en-us.api_streaming.meta/api_streaming/streaming_error_codes.htm
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Decision(StrEnum):
+    RETRY = "retry"  # try the same call again after a backoff
+    BACKOFF = "backoff"  # the org's quota is spent: wait long, then retry
+    REAUTH = "reauth"  # get a new token, then retry
+    RESUBSCRIBE = "resubscribe"  # start a new CometD session (handshake, subscribe)
+    CATCH_UP = "catch_up"  # the replay id is gone: query by SystemModstamp, then stream
+    CONFIG_ERROR = "config_error"  # the tenant's settings are wrong: stop it and say why
+    FATAL = "fatal"  # a bug or an unknown failure: stop it loudly
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int | None = None  # HTTP status, when there was a response
+    error_code: str | None = None  # REST errorCode or OAuth error
+    bayeux: str | None = None  # a CometD error string such as "403::Unknown client"
+    network: bool = False  # no response at all: refused, reset, timed out
+
+
+def classify(failure: Failure) -> Decision:
+    if failure.network:
+        # The connection broke before an answer: nothing was refused, so the same call may pass.
+        return Decision.RETRY
+    if failure.bayeux is not None:
+        return _classify_bayeux(failure.bayeux)
+    return _classify_rest(failure.status, failure.error_code)
+
+
+_REST_CODES = {
+    # The session ended (expired, revoked, logged out): a new token fixes it.
+    "INVALID_SESSION_ID": Decision.REAUTH,
+    # The org's daily API allocation is used up: retrying soon only burns more of nothing.
+    "REQUEST_LIMIT_EXCEEDED": Decision.BACKOFF,
+    # Salesforce is busy or down for a moment; its own guidance is to retry.
+    "SERVER_UNAVAILABLE": Decision.RETRY,
+    # A row lock held by another transaction; it clears when that one commits.
+    "UNABLE_TO_LOCK_ROW": Decision.RETRY,
+    # The query names a field or object the org does not have: the tenant config is wrong.
+    "INVALID_FIELD": Decision.CONFIG_ERROR,
+    "INVALID_TYPE": Decision.CONFIG_ERROR,
+    # The user may not use the API or see the object: an admin must grant it.
+    "API_DISABLED_FOR_ORG": Decision.CONFIG_ERROR,
+    "INSUFFICIENT_ACCESS": Decision.CONFIG_ERROR,
+    # OAuth: the credentials or the connected app are wrong; retrying cannot fix them.
+    "invalid_grant": Decision.CONFIG_ERROR,
+    "invalid_client": Decision.CONFIG_ERROR,
+    "invalid_client_id": Decision.CONFIG_ERROR,
+    # We built a query Salesforce cannot parse: our bug, not the tenant's.
+    "MALFORMED_QUERY": Decision.FATAL,
+}
+
+
+def _classify_rest(status: int | None, code: str | None) -> Decision:
+    if code in _REST_CODES:
+        return _REST_CODES[code]
+    if status == 401:
+        # Unauthorized without a known code is still a session problem.
+        return Decision.REAUTH
+    if status is not None and (status >= 500 or status == 429):
+        # Server-side trouble or throttling: transient by nature.
+        return Decision.RETRY
+    # Any other 4xx is a request we should not have made; repeating it repeats the error.
+    return Decision.FATAL
+
+
+def _classify_bayeux(error: str) -> Decision:
+    code, _, text = error.partition("::")
+    if code == "401" or text.startswith("Handshake denied"):
+        # Authentication invalid: the session ended; log in again and resubscribe.
+        return Decision.REAUTH
+    if text.startswith("Unknown client"):
+        # The server dropped our CometD session (timeouts, scaling): handshake again.
+        return Decision.RESUBSCRIBE
+    if code == "400" and "replayId" in text:
+        # The stored replay id fell out of the 72-hour window: catch up by query.
+        return Decision.CATCH_UP
+    if "daily limit exceeded" in text:
+        # The org's event delivery allocation is spent until the 24-hour window moves on.
+        return Decision.BACKOFF
+    if code == "403" and "channel" in text.lower():
+        # Unknown or forbidden channel: CDC is not enabled for that object in the org.
+        return Decision.CONFIG_ERROR
+    # Unrecognised server error: resubscribing is the safe way back to a known state.
+    return Decision.RESUBSCRIBE

@@ -1,0 +1,160 @@
+"""The listener process: holds the CDC subscriptions of the tenants assigned to this replica.
+
+Replicas share tenants through a Kafka consumer group on the compacted `gather.tenants` topic:
+the partitions a replica is assigned are the tenants it subscribes, so each org has exactly
+one live subscription. When a replica leaves (SIGTERM) its tenants are stopped before the
+group rebalances; when it dies, the group gives its partitions to the others after the session
+timeout. A newer config of a tenant restarts that tenant's subscription; a tombstone stops it.
+https://kafka.apache.org/documentation/#consumerconfigs_session.timeout.ms
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+
+from connectors.kafka.producer import AsyncProducer
+from connectors.kafka.settings import KafkaSettings
+from connectors.salesforce.auth import authenticator_for, http_session
+from connectors.salesforce.checkpoints import Checkpoint, read_checkpoints
+from connectors.salesforce.errors import SalesforceConnectorError
+from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.settings import ListenerSettings
+from connectors.salesforce.tenant_stream import StreamDeps, TenantStream
+from schemas.errors import ConfigError
+from schemas.loader import validate_tenant_config
+from schemas.tenant import TenantConfig
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Running:
+    stream: TenantStream
+    task: asyncio.Task[None]
+    partition: int
+
+
+@dataclass
+class Listener:
+    settings: ListenerSettings
+    kafka: KafkaSettings
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    tenants: dict[str, Running] = field(default_factory=dict)
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.producer = AsyncProducer(self.kafka.producer_config(), loop)
+        self.checkpoints = await asyncio.to_thread(
+            read_checkpoints, self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints")
+        )
+        consumer = Consumer(self._consumer_config())
+        consumer.subscribe(
+            [self.settings.tenants_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        log.info("listener started", checkpoints=len(self.checkpoints))
+        try:
+            while not stop.is_set():
+                message = await asyncio.to_thread(consumer.poll, 0.5)
+                if message is not None and message.error() is None:
+                    await self._config_message(message)
+        finally:
+            await self._stop_tenants(list(self.tenants))
+            await asyncio.to_thread(consumer.close)
+            await self.producer.close()
+            log.info("listener stopped")
+
+    def _consumer_config(self) -> dict[str, Any]:
+        # Eager "range" assignment: a rebalance first revokes everything, and on_revoke stops
+        # those subscriptions before any other replica can be given the same tenants.
+        return self.kafka.consumer_config(self.settings.group_id) | {
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": self.settings.session_timeout_ms,
+            "heartbeat.interval.ms": max(1000, self.settings.session_timeout_ms // 5),
+            "enable.auto.commit": False,
+        }
+
+    # --- assignment (called inside poll, on the polling thread) --------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Configs are compacted: read each assigned partition from its start for the newest.
+        for partition in partitions:
+            partition.offset = OFFSET_BEGINNING
+        consumer.assign(partitions)
+        log.info("tenant partitions assigned", partitions=sorted(p.partition for p in partitions))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        lost = {p.partition for p in partitions}
+        names = [t for t, r in self.tenants.items() if r.partition in lost]
+        future = asyncio.run_coroutine_threadsafe(self._stop_tenants(names), self._loop)
+        future.result(timeout=120)
+        log.info("tenant partitions revoked", partitions=sorted(lost), stopped=names)
+
+    # --- configs -------------------------------------------------------------------------------
+
+    async def _config_message(self, message: Message) -> None:
+        key = (message.key() or b"").decode()
+        value = message.value()
+        if value is None:
+            await self._stop_tenants([key])
+            log.info("tenant removed", tenant=key)
+            return
+        try:
+            config = validate_tenant_config(_json(value))
+        except (ConfigError, ValueError) as e:
+            log.error("tenant config refused", tenant=key, error=str(e))
+            return
+        await self._stop_tenants([config.tenant])
+        self._start(config, message.partition() or 0)
+
+    def _start(self, config: TenantConfig, partition: int) -> None:
+        try:
+            deps = self._deps(config)
+        except SalesforceConnectorError as e:
+            log.error("tenant not started", tenant=config.tenant, error=str(e))
+            return
+        stream = TenantStream(config, deps)
+        task = asyncio.create_task(stream.run(), name=f"tenant-{config.tenant}")
+        self.tenants[config.tenant] = Running(stream, task, partition)
+        log.info("tenant started", tenant=config.tenant, objects=config.synced_objects())
+
+    def _deps(self, config: TenantConfig) -> StreamDeps:
+        session = http_session(self.settings.salesforce_ca_file)
+        authenticator = authenticator_for(config.salesforce, self.environ, session)
+        orgapi = OrgApi(authenticator, session, config.salesforce.api_version, sleep=time.sleep)
+        return StreamDeps(
+            producer=self.producer,
+            authenticator=authenticator,
+            orgapi=orgapi,
+            ssl_context=self._ssl_context(),
+            checkpoints=self.checkpoints,
+            now=time.monotonic,
+            checkpoint_interval=self.settings.checkpoint_interval,
+            connection_timeout=self.settings.connection_timeout,
+            max_in_flight=self.settings.max_in_flight,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        ca = self.settings.salesforce_ca_file
+        return ssl.create_default_context(cafile=ca) if ca else None
+
+    async def _stop_tenants(self, names: list[str]) -> None:
+        running = [self.tenants.pop(n) for n in names if n in self.tenants]
+        for r in running:
+            r.task.cancel()
+        await asyncio.gather(*(r.task for r in running), return_exceptions=True)
+
+
+def _json(value: bytes) -> Any:
+    return json.loads(value)

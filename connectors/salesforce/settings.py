@@ -1,0 +1,39 @@
+"""The listener's settings (one frozen class for the deployable); Kafka's are KafkaSettings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ListenerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISTENER_", frozen=True, extra="ignore")
+
+    tenants_topic: str = Field(
+        default="gather.tenants", description="LISTENER_TENANTS_TOPIC: the compacted tenant configs"
+    )
+    group_id: str = Field(
+        default="gather-sync-listener",
+        description="LISTENER_GROUP_ID: replicas sharing tenants share this group",
+    )
+    salesforce_ca_file: str | None = Field(
+        default=None,
+        description="LISTENER_SALESFORCE_CA_FILE: a private CA to trust for the "
+        "orgs (sfsim's ca.pem); unset trusts the system's CAs",
+    )
+    checkpoint_interval: float = Field(
+        default=1.0, gt=0, description="LISTENER_CHECKPOINT_INTERVAL: seconds"
+    )
+    connection_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="LISTENER_CONNECTION_TIMEOUT: seconds a CometD "
+        "reconnect may take before the session is restarted",
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6_000,
+        description="LISTENER_SESSION_TIMEOUT_MS: how soon a dead "
+        "replica's tenants move to the others",
+    )
+    max_in_flight: int = Field(default=5_000, ge=1, description="LISTENER_MAX_IN_FLIGHT")

@@ -1,0 +1,287 @@
+"""One tenant's Change Data Capture subscription: CometD in, `sf.changes` out, checkpoints after
+the broker's acknowledgement, and every failure turned into a decision (classifier.py).
+
+A session subscribes to each synced object's channel from its checkpoint. Gap events are
+resolved by re-reading the records, GAP_OVERFLOW by resyncing the object since the event's
+commit time, a replay id past retention by a catch-up query since the last checkpointed commit
+time (after the new subscription is live, so nothing falls between the two).
+https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_replay.htm
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiosfstream_ng.client import ReplayMarkerStoragePolicy
+from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
+
+from connectors.kafka.producer import AsyncProducer
+from connectors.kafka.topics import DLQ_SUFFIX, SF_CHANGES, SF_CHECKPOINTS
+from connectors.salesforce.auth import Authenticator
+from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint, checkpoint_key
+from connectors.salesforce.classifier import Decision, Failure, classify
+from connectors.salesforce.errors import NormalizeError, SalesforceApiError
+from connectors.salesforce.normalizer import Gap, Overflow, normalize
+from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.snapshots import missing_change, row_change, sf_text
+from connectors.salesforce.streaming import (
+    CheckpointReplay,
+    StreamingAuthenticator,
+    StreamingClient,
+)
+from schemas.changes import ChangeSource, SalesforceChange
+from schemas.tenant import TenantConfig
+
+RESUBSCRIBE_DELAY = 1.0
+BACKOFF_DELAY = 60.0
+
+
+def channel_of(obj: str) -> str:
+    """`/data/AccountChangeEvent`; custom `Invoice__c` -> `/data/Invoice__ChangeEvent`."""
+    return f"/data/{obj[:-3]}__ChangeEvent" if obj.endswith("__c") else f"/data/{obj}ChangeEvent"
+
+
+@dataclass
+class StreamDeps:
+    producer: AsyncProducer
+    authenticator: Authenticator
+    orgapi: OrgApi
+    ssl_context: ssl.SSLContext | None
+    checkpoints: dict[str, Checkpoint]
+    now: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    checkpoint_interval: float = 1.0
+    connection_timeout: float = 60.0
+    max_in_flight: int = 5_000
+
+
+@dataclass
+class TenantStream:
+    config: TenantConfig
+    deps: StreamDeps
+    received: int = 0
+    published: int = 0
+    _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
+    _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.log = structlog.get_logger(__name__).bind(tenant=self.config.tenant)
+        self.channels = {channel_of(o): o for o in self.config.synced_objects()}
+        for channel in self.channels:
+            self._checkpointers[channel] = ChannelCheckpointer(
+                self.config.tenant,
+                channel,
+                self._write_checkpoint,
+                self.deps.now,
+                self.deps.checkpoint_interval,
+            )
+
+    # --- the loop of sessions -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Sessions until cancelled; each failure is classified and acted on."""
+        try:
+            while True:
+                try:
+                    await self._session()
+                except (AiosfstreamException, SalesforceApiError) as e:
+                    if not await self._recover(e):
+                        return
+        finally:
+            await self._drain()
+
+    async def _recover(self, error: Exception) -> bool:
+        decision = _decide(error)
+        self.log.warning(
+            "subscription interrupted", decision=decision.value, error=_describe(error)
+        )
+        if decision in (Decision.CONFIG_ERROR, Decision.FATAL):
+            self.log.error(
+                "tenant stopped; fix the tenant config and apply it again",
+                decision=decision.value,
+                error=_describe(error),
+            )
+            return False
+        if decision is Decision.CATCH_UP:
+            self._plan_catch_up(error)
+        delay = BACKOFF_DELAY if decision is Decision.BACKOFF else RESUBSCRIBE_DELAY
+        await self.deps.sleep(delay)
+        return True
+
+    def _plan_catch_up(self, error: Exception) -> None:
+        channel = _subscription_of(error)
+        for name in [channel] if channel in self.channels else list(self.channels):
+            saved = self.deps.checkpoints.pop(checkpoint_key(self.config.tenant, name), None)
+            if saved is not None:
+                self._catch_up[name] = saved.commit_ts
+
+    async def _session(self) -> None:
+        client = self._client()
+        await client.open()
+        ticker = asyncio.create_task(self._tick())
+        try:
+            for channel in self.channels:
+                await client.subscribe(channel)
+            self.log.info("subscribed", channels=sorted(self.channels))
+            await self._run_catch_ups()
+            async for message in client:
+                await self._handle(message)
+        finally:
+            ticker.cancel()
+            await client.close()
+
+    async def _tick(self) -> None:
+        """Checkpoints also move while no new event arrives."""
+        while True:
+            await asyncio.sleep(self.deps.checkpoint_interval)
+            for checkpointer in self._checkpointers.values():
+                checkpointer.advance()
+
+    def _client(self) -> StreamingClient:
+        positions = {
+            ch: cp.replay_id
+            for ch in self.channels
+            if (cp := self.deps.checkpoints.get(checkpoint_key(self.config.tenant, ch)))
+        }
+        client = StreamingClient(
+            StreamingAuthenticator(self.deps.authenticator),
+            replay=CheckpointReplay(positions),
+            replay_storage_policy=ReplayMarkerStoragePolicy.MANUAL,
+            connection_timeout=self.deps.connection_timeout,
+        )
+        client.ssl = self.deps.ssl_context
+        return client
+
+    # --- one message ---------------------------------------------------------------------------
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        self.received += 1
+        channel = str(message.get("channel"))
+        try:
+            result = normalize(self.config.tenant, message)
+        except NormalizeError as e:
+            await self._dead_letter(message, str(e))
+            return
+        if isinstance(result, Gap):
+            changes = await asyncio.to_thread(self._refetch, result)
+            replay_id, commit_ts = result.replay_id, result.version.commit_ts
+        elif isinstance(result, Overflow):
+            changes = await asyncio.to_thread(self._resync, result.object, result.version.commit_ts)
+            replay_id, commit_ts = result.replay_id, result.version.commit_ts
+        else:
+            changes = result
+            replay_id, commit_ts = int(result[0].replay_id or 0), result[0].version.commit_ts
+        await self._publish(channel, changes, replay_id, commit_ts)
+
+    async def _publish(
+        self, channel: str, changes: list[SalesforceChange], replay_id: int, commit_ts: int
+    ) -> None:
+        futures = [
+            self.deps.producer.send(SF_CHANGES, c.key, c.model_dump_json().encode())
+            for c in changes
+        ]
+        self.published += len(futures)
+        checkpointer = self._checkpointers.get(channel)
+        if checkpointer is None:
+            return
+        checkpointer.track(replay_id, commit_ts, _all(futures))
+        checkpointer.advance()
+        if checkpointer.in_flight > self.deps.max_in_flight:
+            await asyncio.sleep(0)  # let delivery reports land before taking more
+        if (error := checkpointer.failed()) is not None:
+            raise SalesforceApiError(f"Kafka refused a change: {error}", Decision.RETRY)
+
+    async def _dead_letter(self, message: dict[str, Any], reason: str) -> None:
+        """The raw message and why it failed, keyed like the change would have been."""
+        value = json.dumps(
+            {
+                "stage": "listener.normalize",
+                "tenant": self.config.tenant,
+                "error": reason,
+                "original": json.dumps(message, default=str),
+            }
+        )
+        self.log.warning("malformed change event sent to the DLQ", reason=reason)
+        await self.deps.producer.send(SF_CHANGES + DLQ_SUFFIX, self.config.tenant, value.encode())
+
+    # --- REST reads ----------------------------------------------------------------------------
+
+    def _refetch(self, gap: Gap) -> list[SalesforceChange]:
+        rows = {
+            r["Id"]: r for r in self.deps.orgapi.records_by_id(gap.object, list(gap.record_ids))
+        }
+        self.log.info("gap event re-fetched", object=gap.object, records=len(gap.record_ids))
+        return [
+            row_change(gap.tenant, gap.object, rows[i], ChangeSource.GAP_REFETCH)
+            if i in rows
+            else missing_change(gap.tenant, gap.object, i, gap.version)
+            for i in gap.record_ids
+        ]
+
+    def _resync(self, obj: str, since_ms: int) -> list[SalesforceChange]:
+        rows = self.deps.orgapi.changed_since(obj, sf_text(since_ms))
+        self.log.info("object resynced", object=obj, since=sf_text(since_ms), records=len(rows))
+        return [row_change(self.config.tenant, obj, r, ChangeSource.RESYNC) for r in rows]
+
+    async def _run_catch_ups(self) -> None:
+        for channel, since in list(self._catch_up.items()):
+            changes = await asyncio.to_thread(self._resync, self.channels[channel], since)
+            futures = [
+                self.deps.producer.send(SF_CHANGES, c.key, c.model_dump_json().encode())
+                for c in changes
+            ]
+            await asyncio.gather(*futures)
+            self.published += len(futures)
+            del self._catch_up[channel]
+            self.log.info(
+                "caught up after an outage beyond the replay window",
+                channel=channel,
+                changes=len(changes),
+            )
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def _write_checkpoint(self, key: str, checkpoint: Checkpoint) -> None:
+        self.deps.checkpoints[key] = checkpoint
+        self.deps.producer.send(SF_CHECKPOINTS, key, checkpoint.encode())
+
+    async def _drain(self) -> None:
+        """On the way out: wait for what is in flight, then write the final checkpoints."""
+        await self.deps.producer.flush()
+        await asyncio.sleep(0)
+        for checkpointer in self._checkpointers.values():
+            checkpointer.advance(force=True)
+        await self.deps.producer.flush()
+
+
+def _all(futures: list[asyncio.Future[Any]]) -> asyncio.Future[Any]:
+    if not futures:
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result([])
+        return done
+    return asyncio.gather(*futures)
+
+
+def _decide(error: Exception) -> Decision:
+    if isinstance(error, SalesforceApiError):
+        return Decision(error.decision)
+    if isinstance(error, ServerError) and error.error:
+        return classify(Failure(bayeux=str(error.error)))
+    return classify(Failure(network=True))
+
+
+def _subscription_of(error: Exception) -> str | None:
+    response = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
+    return response.get("subscription")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ServerError):
+        return str(error.error)
+    return f"{type(error).__name__}: {error}"[:300]

@@ -1,0 +1,45 @@
+"""Every failure the connector meets maps to one decision; the table is the contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.salesforce.classifier import Decision, Failure, classify
+
+CASES = [
+    (Failure(network=True), Decision.RETRY),
+    (Failure(status=401, error_code="INVALID_SESSION_ID"), Decision.REAUTH),
+    (Failure(status=401), Decision.REAUTH),
+    (Failure(status=403, error_code="REQUEST_LIMIT_EXCEEDED"), Decision.BACKOFF),
+    (Failure(status=503, error_code="SERVER_UNAVAILABLE"), Decision.RETRY),
+    (Failure(status=502), Decision.RETRY),
+    (Failure(status=429), Decision.RETRY),
+    (Failure(status=400, error_code="UNABLE_TO_LOCK_ROW"), Decision.RETRY),
+    (Failure(status=400, error_code="INVALID_FIELD"), Decision.CONFIG_ERROR),
+    (Failure(status=404, error_code="INVALID_TYPE"), Decision.CONFIG_ERROR),
+    (Failure(status=403, error_code="API_DISABLED_FOR_ORG"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="invalid_grant"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="invalid_client_id"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="MALFORMED_QUERY"), Decision.FATAL),
+    (Failure(status=400), Decision.FATAL),
+    (Failure(bayeux="401::Authentication invalid"), Decision.REAUTH),
+    (Failure(bayeux="403::Handshake denied"), Decision.REAUTH),
+    (Failure(bayeux="403::Unknown client"), Decision.RESUBSCRIBE),
+    (
+        Failure(
+            bayeux="400::The replayId {9} you provided was invalid. Please provide a valid ID, "
+            "-2 to replay all events, or -1 to replay only new events."
+        ),
+        Decision.CATCH_UP,
+    ),
+    (Failure(bayeux="403::Organization total events daily limit exceeded"), Decision.BACKOFF),
+    (Failure(bayeux="403::Unknown channel /data/FooChangeEvent"), Decision.CONFIG_ERROR),
+    (Failure(bayeux="500::Internal Server Error"), Decision.RESUBSCRIBE),
+]
+
+
+@pytest.mark.parametrize(("failure", "decision"), CASES, ids=[str(c[0]) for c in CASES])
+def test_given_a_failure_then_the_decision_is_the_documented_one(
+    failure: Failure, decision: Decision
+) -> None:
+    assert classify(failure) is decision

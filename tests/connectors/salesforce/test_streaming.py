@@ -1,0 +1,96 @@
+"""The adapted aiosfstream-ng client: reconnects after a dropped long-poll with a connection
+timeout set (the library's own client fails there on Python 3.10+), and takes its replay ids
+from our checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiosfstream_ng.client import Client
+from aiosfstream_ng.exceptions import TransportTimeoutError
+
+from connectors.salesforce.auth import authenticator_for, http_session
+from connectors.salesforce.streaming import (
+    CheckpointReplay,
+    StreamingAuthenticator,
+    StreamingClient,
+)
+from sfsim.testing import ThreadedSfsim
+from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
+
+CHANNEL = "/data/AccountChangeEvent"
+
+
+def make(sfsim: ThreadedSfsim, cls: type[Any], **options: Any) -> Any:
+    session = http_session(sfsim.credentials.ca)
+    auth = authenticator_for(a_tenant(sfsim).salesforce, sfsim_environ(sfsim), session)
+    client = cls(StreamingAuthenticator(auth), connection_timeout=5, **options)
+    client.ssl = sfsim.ssl_context()
+    return client
+
+
+async def through_a_dropped_poll(sfsim: ThreadedSfsim, cls: type[Any]) -> str:
+    """Wait through reconnects (a dropped poll, then quiet long-polls) before an event comes."""
+    client = make(sfsim, cls)  # aiocometd binds the running loop when a client is made
+    await client.open()
+    await client.subscribe(CHANNEL)
+
+    async def later() -> None:
+        await asyncio.to_thread(sfsim.admin, "faults", {"drop_connects": 1})
+        await asyncio.sleep(5)  # sfsim's polls last 2 s: several reconnect cycles pass
+        await asyncio.to_thread(
+            sfsim.call, lambda: sfsim.state.org.create("Account", {"Name": "After-drop"})
+        )
+
+    writer = asyncio.create_task(later())
+    try:
+        message = await asyncio.wait_for(client.receive(), 30)
+        return str(message["data"]["payload"]["Name"])
+    finally:
+        await writer
+        await client.close()
+
+
+def test_given_a_dropped_long_poll_then_our_client_reconnects_within_its_timeout(
+    sfsim: ThreadedSfsim,
+) -> None:
+    assert asyncio.run(through_a_dropped_poll(sfsim, StreamingClient)) == "After-drop"
+
+
+def test_given_the_librarys_own_client_then_the_same_wait_fails(sfsim: ThreadedSfsim) -> None:
+    # Its reconnect-timeout task dies on `wait_for(..., loop=)` with TypeError, and receive()
+    # reports that as a lost connection although the server is fine.
+    with pytest.raises(TransportTimeoutError, match="Lost connection"):
+        asyncio.run(through_a_dropped_poll(sfsim, Client))
+
+
+def test_given_a_checkpoint_then_the_subscription_replays_after_it(sfsim: ThreadedSfsim) -> None:
+    first = sfsim.call(lambda: sfsim.state.log.last_replay_id)
+    sfsim.call(lambda: [sfsim.state.org.create("Account", {"Name": n}) for n in ("One", "Two")])
+
+    async def scenario() -> list[str]:
+        client = make(sfsim, StreamingClient, replay=CheckpointReplay({CHANNEL: first}))
+        await client.open()
+        await client.subscribe(CHANNEL)
+        try:
+            return [
+                str((await asyncio.wait_for(client.receive(), 20))["data"]["payload"]["Name"])
+                for _ in range(2)
+            ]
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == ["One", "Two"]
+
+
+def test_given_an_authenticator_then_its_repr_shows_no_token(sfsim: ThreadedSfsim) -> None:
+    session = http_session(sfsim.credentials.ca)
+    auth = StreamingAuthenticator(
+        authenticator_for(a_tenant(sfsim).salesforce, sfsim_environ(sfsim), session)
+    )
+
+    asyncio.run(auth.authenticate())
+
+    assert auth.access_token and auth.access_token not in repr(auth)
