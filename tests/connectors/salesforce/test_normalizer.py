@@ -87,7 +87,10 @@ def test_given_a_changed_field_name_then_it_is_flattened(name: str, flat: str) -
 
 
 def test_given_a_contact_name_update_then_changed_fields_and_values_are_flat() -> None:
-    body: dict[str, Any] = {"Name": {"FirstName": "Ada"}, "LastModifiedDate": "2026-01-01T00:00:00.000Z"}
+    body: dict[str, Any] = {
+        "Name": {"FirstName": "Ada"},
+        "LastModifiedDate": "2026-01-01T00:00:00.000Z",
+    }
     msg = message(**body)
     msg["data"]["payload"]["ChangeEventHeader"]["changedFields"] = [
         "Name.FirstName",
