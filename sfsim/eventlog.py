@@ -71,12 +71,13 @@ class EventLog:
             del self._events[:expired]
 
     def is_replayable(self, replay_id: int) -> bool:
-        """-1, -2, or an id whose successor is still retained (or that is the newest id)."""
+        """-1, -2, or the id of an event still retained. An id older than 72 hours is refused
+        even when nothing newer was published since: a subscriber quiet for three days must
+        catch up another way."""
         self.prune()
         if replay_id in (NEW_EVENTS, ALL_RETAINED):
             return True
-        oldest = self._events[0].replay_id if self._events else self._next_id
-        return oldest - 1 <= replay_id <= self.last_replay_id
+        return bool(self._events) and self._events[0].replay_id <= replay_id <= self.last_replay_id
 
     def start_position(self, replay_id: int) -> int:
         """The replay id after which a subscription with this replay option starts."""

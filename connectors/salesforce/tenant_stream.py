@@ -24,7 +24,7 @@ from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
 from connectors.kafka.producer import AsyncProducer
 from connectors.kafka.topics import DLQ_SUFFIX, SF_CHANGES, SF_CHECKPOINTS
 from connectors.salesforce.auth import Authenticator
-from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint, checkpoint_key
+from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint
 from connectors.salesforce.classifier import Decision, Failure, classify
 from connectors.salesforce.errors import NormalizeError, SalesforceApiError
 from connectors.salesforce.normalizer import Gap, Overflow, normalize
@@ -38,6 +38,7 @@ from connectors.salesforce.streaming import (
 from schemas.changes import ChangeSource, SalesforceChange
 from schemas.tenant import TenantConfig
 
+ALL_RETAINED = -2
 RESUBSCRIBE_DELAY = 1.0
 BACKOFF_DELAY = 60.0
 
@@ -69,6 +70,7 @@ class TenantStream:
     published: int = 0
     _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
     _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
+    _sessions: int = 0
 
     def __post_init__(self) -> None:
         self.log = structlog.get_logger(__name__).bind(tenant=self.config.tenant)
@@ -117,7 +119,10 @@ class TenantStream:
     def _plan_catch_up(self, error: Exception) -> None:
         channel = _subscription_of(error)
         for name in [channel] if channel in self.channels else list(self.channels):
-            saved = self.deps.checkpoints.pop(checkpoint_key(self.config.tenant, name), None)
+            checkpointer = self._checkpointers[name]
+            saved = checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
+            self.deps.checkpoints.pop(checkpointer.key, None)
+            checkpointer.acknowledged = None
             if saved is not None:
                 self._catch_up[name] = saved.commit_ts
 
@@ -143,12 +148,23 @@ class TenantStream:
             for checkpointer in self._checkpointers.values():
                 checkpointer.advance()
 
+    def _positions(self) -> dict[str, int]:
+        """Where each channel resumes: the newest acknowledged change, else the stored
+        checkpoint; a channel with neither starts with new events on the first session, and
+        replays all that is retained on later ones (the previous session may have received
+        events it never got acknowledged)."""
+        positions = {}
+        for channel, checkpointer in self._checkpointers.items():
+            saved = checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
+            if saved is not None:
+                positions[channel] = saved.replay_id
+            elif self._sessions > 1 and channel not in self._catch_up:
+                positions[channel] = ALL_RETAINED
+        return positions
+
     def _client(self) -> StreamingClient:
-        positions = {
-            ch: cp.replay_id
-            for ch in self.channels
-            if (cp := self.deps.checkpoints.get(checkpoint_key(self.config.tenant, ch)))
-        }
+        self._sessions += 1
+        positions = self._positions()
         client = StreamingClient(
             StreamingAuthenticator(self.deps.authenticator),
             replay=CheckpointReplay(positions),

@@ -35,6 +35,7 @@ async def show(request: web.Request) -> web.Response:
             "events_delivered": state.limits.events_delivered,
             "sessions": len(state.identity.sessions),
             "cometd_clients": len(request.app[COMETD].clients),
+            "cometd_polling": request.app[COMETD].polling(),
             "now": state.clock.now().isoformat(),
         }
     )
@@ -112,6 +113,13 @@ def _apply(state: SimState, write: dict[str, Any]) -> str | None:
         "undelete": lambda: state.org.undelete(obj, write["id"]),
     }[op]()
     return str(write["id"])
+
+
+async def publish_raw(request: web.Request) -> web.Response:
+    """Append an event exactly as given (for tests of malformed input): {"channel", "data"}."""
+    body = await request.json()
+    event = state_of(request).log.append(str(body["channel"]), body["data"])
+    return web.json_response({"replay_id": event.replay_id})
 
 
 async def generate(request: web.Request) -> web.Response:

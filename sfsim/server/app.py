@@ -119,6 +119,7 @@ def _admin_routes(app: web.Application) -> None:
     r.add_post("/sfsim/admin/undelete", admin.undelete)
     r.add_post("/sfsim/admin/transaction", admin.transaction)
     r.add_post("/sfsim/admin/generate", admin.generate)
+    r.add_post("/sfsim/admin/publish-raw", admin.publish_raw)
 
 
 def provision_identity(state: SimState, tls_dir: Path) -> Credentials:

@@ -42,12 +42,28 @@ class CometdClient:
     token: str
     positions: dict[str, int] = field(default_factory=dict)  # channel -> last replay id delivered
     connected: bool = False  # the first connect after a handshake answers at once (Bayeux 1.0)
+    polling: bool = False  # a long-poll of this client is being held open right now
+    last_seen: float = 0.0  # loop time of its last message
 
 
 @dataclass
 class Cometd:
     poll_timeout_ms: int = POLL_TIMEOUT_MS
     clients: dict[str, CometdClient] = field(default_factory=dict)
+    # Salesforce drops a client that has not reconnected within 40 s of its last answer.
+    client_expiry: float = 40.0
+
+    def expire_idle(self, now: float) -> None:
+        idle = [
+            c
+            for c, client in self.clients.items()
+            if not client.polling and now - client.last_seen > self.client_expiry
+        ]
+        for client_id in idle:
+            del self.clients[client_id]
+
+    def polling(self) -> int:
+        return sum(1 for c in self.clients.values() if c.polling)
 
     def forget_clients(self) -> int:
         """Fault: the server no longer knows any client (as after a server-side session loss)."""
@@ -93,7 +109,11 @@ async def _dispatch(
     channel = message.get("channel")
     if channel == "/meta/handshake":
         return [_handshake(request, cometd, message)]
+    now = asyncio.get_running_loop().time()
+    cometd.expire_idle(now)
     client = cometd.clients.get(str(message.get("clientId")))
+    if client is not None:
+        client.last_seen = now
     if client is None:
         return [
             _reply(
@@ -127,7 +147,9 @@ def _reply(message: dict[str, Any], successful: bool, **extra: Any) -> dict[str,
 
 def _handshake(request: web.Request, cometd: Cometd, message: dict[str, Any]) -> dict[str, Any]:
     client_id = secrets.token_urlsafe(24)
-    cometd.clients[client_id] = CometdClient(client_id, bearer_token(request) or "")
+    client = CometdClient(client_id, bearer_token(request) or "")
+    client.last_seen = asyncio.get_running_loop().time()
+    cometd.clients[client_id] = client
     return _reply(
         message,
         True,
@@ -169,7 +191,12 @@ async def _connect(
     client.connected = True
     if state.faults.take_drop():
         return None  # before taking events: the client gets them on its next connect
-    events = await _wait_for_events(state, client, timeout)
+    client.polling = True
+    try:
+        events = await _wait_for_events(state, client, timeout)
+    finally:
+        client.polling = False
+        client.last_seen = asyncio.get_running_loop().time()
     if state.identity.session(client.token) is None:
         return [_unauthorized(message)]
     state.limits.events_delivered += len(events)
