@@ -39,13 +39,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def tenants_topic(kafka: KafkaSettings) -> str:
+def tenants_topic(kafka: KafkaSettings, partitions: int = 2) -> str:
     """A compacted tenants topic of the test's own, so no other test's tenants are started."""
     provision_contract_topics(kafka)
     topic = unique("tenants")
-    provision_topics(
-        AdminClient(kafka.admin_config()), [TopicSpec(topic, 2, {"cleanup.policy": "compact"})], 1
-    )
+    spec = TopicSpec(topic, partitions, {"cleanup.policy": "compact"})
+    provision_topics(AdminClient(kafka.admin_config()), [spec], 1)
     return topic
 
 
@@ -177,14 +176,20 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60.0, step: float
 
 
 def event_keys(
-    sfsim: ThreadedSfsim, after_replay_id: int, tenant: str
+    sfsim: ThreadedSfsim,
+    after_replay_id: int,
+    tenant: str,
+    objects: tuple[str, ...] = ("Account", "Contact"),
 ) -> set[tuple[str, tuple[int, int, int]]]:
-    """(record key, version) of every plain change event in sfsim's log after a replay id."""
+    """(record key, version) of every change event of the synced objects in sfsim's log after
+    a replay id."""
 
     def collect() -> set[tuple[str, tuple[int, int, int]]]:
         found = set()
         for event in sfsim.state.log.after(after_replay_id, "/data/ChangeEvents", 10**7):
             header = event.data["payload"]["ChangeEventHeader"]
+            if header["entityName"] not in objects:
+                continue
             version = (header["commitTimestamp"], header["commitNumber"], header["sequenceNumber"])
             for record_id in header["recordIds"]:
                 found.add((f"{tenant}:{header['entityName']}:{record_id}", version))

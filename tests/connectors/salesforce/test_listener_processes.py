@@ -1,0 +1,179 @@
+"""The listener as operators run it, as processes: kill -9 mid-stream loses no change, SIGTERM
+drains and checkpoints, and two replicas share ten tenants with each org subscribed once."""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from connectors.kafka.settings import KafkaSettings
+from connectors.salesforce.checkpoints import checkpoint_key, read_checkpoints
+from sfsim.testing import ThreadedSfsim
+from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
+from tests.connectors.salesforce.harness import (
+    ChangesReader,
+    apply_configs,
+    change_keys,
+    event_keys,
+    listener_process,
+    listener_settings,
+    tenants_topic,
+    unique,
+    wait_until,
+)
+
+
+@pytest.fixture
+def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
+    found = ChangesReader(kafka_settings)
+    yield found
+    found.close()
+
+
+class Traffic:
+    """Changes in the org from a background thread, a few every 50 ms, until stopped."""
+
+    def __init__(self, org: ThreadedSfsim) -> None:
+        self.org, self._stop = org, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.org.call(lambda: self.org.generator.burst(4))
+            time.sleep(0.05)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def polling(org: ThreadedSfsim) -> int:
+    return int(org.admin("state")["cometd_polling"])
+
+
+def test_given_kill_9_mid_stream_when_restarted_then_no_change_is_lost(
+    kafka_settings: KafkaSettings,
+    reader: ChangesReader,
+    tmp_path: Path,
+) -> None:
+    with ThreadedSfsim(tmp_path / "tls", accounts=30, poll_timeout_ms=2_000) as org:
+        topic, tenant = tenants_topic(kafka_settings), unique("kill9")
+        apply_configs(kafka_settings, topic, [a_tenant(org, tenant)])
+        settings = listener_settings(topic, org)
+        log = tmp_path / "listener.log"
+        with listener_process(settings, kafka_settings, sfsim_environ(org), log) as first:
+            assert wait_until(lambda: polling(org) == 1, timeout=60), log.read_text()
+            start = org.call(lambda: org.state.log.last_replay_id)
+            with Traffic(org):
+                time.sleep(3)
+                first.send_signal(signal.SIGKILL)
+                first.wait()
+                time.sleep(1)
+                with listener_process(settings, kafka_settings, sfsim_environ(org), log):
+                    time.sleep(3)
+                    expected = event_keys(org, start, tenant)
+                    done = reader.wait(tenant, lambda cs: expected <= change_keys(cs), timeout=90)
+
+    got = change_keys(done)
+    assert len(expected) > 100
+    assert expected - got == set(), f"lost {len(expected - got)} of {len(expected)}; log: {log}"
+    duplicates = len(done) - len(got)
+    assert duplicates <= len(expected)  # what was in flight, at most
+
+
+def test_given_sigterm_then_in_flight_changes_are_written_and_the_checkpoint_is_the_last(
+    kafka_settings: KafkaSettings,
+    reader: ChangesReader,
+    tmp_path: Path,
+) -> None:
+    with ThreadedSfsim(tmp_path / "tls", accounts=10, poll_timeout_ms=2_000) as org:
+        topic, tenant = tenants_topic(kafka_settings), unique("sigterm")
+        apply_configs(kafka_settings, topic, [a_tenant(org, tenant)])
+        log = tmp_path / "listener.log"
+        with listener_process(
+            listener_settings(topic, org), kafka_settings, sfsim_environ(org), log
+        ) as process:
+            assert wait_until(lambda: polling(org) == 1, timeout=60)
+            with Traffic(org):
+                time.sleep(2)
+            time.sleep(3)  # the last events are delivered
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+            last_account = org.call(
+                lambda: max(
+                    (
+                        e.replay_id
+                        for e in org.state.log.after(0, "/data/AccountChangeEvent", 10**6)
+                    ),
+                    default=0,
+                )
+            )
+
+    checkpoints = read_checkpoints(kafka_settings.consumer_config(unique("cp")))
+    assert checkpoints[checkpoint_key(tenant, "/data/AccountChangeEvent")].replay_id == last_account
+    assert "listener stopped" in log.read_text()
+
+
+def started_tenants(log: Path) -> set[str]:
+    """Tenants a replica is holding, from its own log lines."""
+    held: set[str] = set()
+    for line in log.read_text().splitlines():
+        if match := re.search(r'"tenant": "([^"]+)".*"event": "tenant started"', line):
+            held.add(match.group(1))
+    return held
+
+
+def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a_death(
+    kafka_settings: KafkaSettings,
+    reader: ChangesReader,
+    tmp_path: Path,
+) -> None:
+    with ExitStack() as stack:
+        orgs = [
+            stack.enter_context(ThreadedSfsim(tmp_path / "tls", poll_timeout_ms=2_000))
+            for _ in range(10)
+        ]
+        topic = tenants_topic(kafka_settings, partitions=4)
+        names = [unique(f"shard{n}") for n in range(10)]
+        apply_configs(
+            kafka_settings, topic, [a_tenant(o, n) for o, n in zip(orgs, names, strict=True)]
+        )
+        settings = listener_settings(topic, orgs[0])
+        logs = [tmp_path / "replica-1.log", tmp_path / "replica-2.log"]
+        one = stack.enter_context(
+            listener_process(settings, kafka_settings, sfsim_environ(orgs[0]), logs[0])
+        )
+        stack.enter_context(
+            listener_process(settings, kafka_settings, sfsim_environ(orgs[0]), logs[1])
+        )
+
+        assert wait_until(lambda: [polling(o) for o in orgs] == [1] * 10, timeout=90)
+        time.sleep(4)  # a rebalance at start settles; then hold steady
+        counts = [polling(o) for o in orgs]
+        shares = [started_tenants(log) for log in logs]
+        assert counts == [1] * 10
+        assert all(shares) and len(set(names) & (shares[0] | shares[1])) == 10
+
+        one.send_signal(signal.SIGKILL)
+        one.wait()
+        # the survivor takes the dead replica's tenants after the group's session timeout
+        assert wait_until(lambda: started_tenants(logs[1]) >= set(names), timeout=90)
+        assert wait_until(lambda: [polling(o) for o in orgs] == [1] * 10, timeout=60)
+        ids = [o.call(lambda o=o: o.state.org.create("Account", {"Name": "After"})) for o in orgs]
+        arrived = [
+            reader.wait(n, lambda cs, i=i: i in {c.record_id for c in cs}, timeout=60)
+            for n, i in zip(names, ids, strict=True)
+        ]
+
+    assert all(arrived)
