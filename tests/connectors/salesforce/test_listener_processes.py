@@ -170,10 +170,16 @@ def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a
         # the survivor takes the dead replica's tenants after the group's session timeout
         assert wait_until(lambda: started_tenants(logs[1]) >= set(names), timeout=90)
         assert wait_until(lambda: [polling(o) for o in orgs] == [1] * 10, timeout=60)
-        ids = [o.call(lambda o=o: o.state.org.create("Account", {"Name": "After"})) for o in orgs]
-        arrived = [
-            reader.wait(n, lambda cs, i=i: i in {c.record_id for c in cs}, timeout=60)
-            for n, i in zip(names, ids, strict=True)
-        ]
+        ids = [create_account(o, "After") for o in orgs]
+        arrived = [arrives(reader, n, i) for n, i in zip(names, ids, strict=True)]
 
     assert all(arrived)
+
+
+def create_account(org: ThreadedSfsim, name: str) -> str:
+    return org.call(lambda: org.state.org.create("Account", {"Name": name}))
+
+
+def arrives(reader: ChangesReader, tenant: str, record_id: str) -> bool:
+    changes = reader.wait(tenant, lambda cs: record_id in {c.record_id for c in cs}, timeout=60)
+    return record_id in {c.record_id for c in changes}
