@@ -7,6 +7,7 @@ commit, which carries the same values, and wins over anything older.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,17 @@ def sf_text(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+_REST_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000")
+
+
+def cdc_form(value: Any) -> Any:
+    """REST writes datetimes as `...T12:00:00.000+0000`, change events as `...T12:00:00.000Z`:
+    one instant, one text, so a snapshot and an event of the same value compare equal."""
+    if isinstance(value, str) and _REST_DATETIME.fullmatch(value):
+        return value[:-5] + "Z"
+    return value
+
+
 def row_change(
     tenant: str, obj: str, row: dict[str, Any], source: ChangeSource
 ) -> SalesforceChange:
@@ -47,7 +59,11 @@ def row_change(
             version=version,
             source=source,
         )
-    fields = {k: v for k, v in row.items() if k not in SKIPPED and not isinstance(v, dict | list)}
+    fields = {
+        k: cdc_form(v)
+        for k, v in row.items()
+        if k not in SKIPPED and not isinstance(v, dict | list)
+    }
     return SalesforceChange(
         tenant=tenant,
         object=obj,
