@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
+from cli.kafka_io import read_compacted
 from cli.main import main
 from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import GATHER_TENANTS
+from sfsim.testing import ThreadedSfsim
 from tests.builders import a_tenant_config, with_path
+from tests.connectors.salesforce.builders import sfsim_environ, tenant_document
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenant-acme.yaml"
 
@@ -84,3 +89,68 @@ def test_given_the_broker_when_topics_are_provisioned_then_the_contract_topics_e
 
     topics = AdminClient(kafka_settings.admin_config()).list_topics(timeout=30).topics
     assert {"sf.changes", "gather.tenants", "sf.checkpoints", "gather.users.dlq"} <= set(topics)
+
+
+def test_given_a_config_when_applied_then_gather_tenants_holds_it_with_references_only(
+    kafka_settings: KafkaSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    main(["topics", "provision"])
+    tenant = f"cli-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "tenant.yaml"
+    path.write_text(yaml.safe_dump(a_tenant_config(tenant=tenant)))
+
+    assert main(["tenants", "apply", str(path)]) == 0
+
+    applied = read_compacted(kafka_settings.consumer_config(f"t-{tenant}"), GATHER_TENANTS)
+    assert json.loads(applied[tenant])["salesforce"]["auth"]["client_secret"] == {
+        "env": "ACME_SF_SECRET",
+        "file": None,
+    }
+    assert f"applied tenant '{tenant}'" in capsys.readouterr().out
+    assert main(["tenants", "remove", tenant]) == 0
+    assert tenant not in read_compacted(
+        kafka_settings.consumer_config(f"u-{tenant}"), GATHER_TENANTS
+    )
+
+
+def test_given_one_bad_file_among_good_ones_when_applying_then_nothing_is_applied(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(yaml.safe_dump(a_tenant_config()))
+    bad.write_text(yaml.safe_dump(with_path(a_tenant_config(), "tenant", "Bad Name")))
+
+    assert main(["tenants", "apply", str(good), str(bad)]) == 1
+
+    assert "nothing applied" in capsys.readouterr().err
+
+
+def test_given_sfsim_when_backfill_runs_from_a_config_file_then_every_record_is_published(
+    kafka_settings: KafkaSettings,
+    sfsim: ThreadedSfsim,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    monkeypatch.setenv("LISTENER_SALESFORCE_CA_FILE", sfsim.credentials.ca)
+    for name, value in sfsim_environ(sfsim).items():
+        monkeypatch.setenv(name, value)
+    main(["topics", "provision"])
+    tenant = f"fill-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "tenant.yaml"
+    path.write_text(yaml.safe_dump(tenant_document(sfsim, tenant)))
+    accounts = sfsim.call(lambda: sum(1 for _ in sfsim.state.org.rows("Account")))
+    contacts = sfsim.call(lambda: sum(1 for _ in sfsim.state.org.rows("Contact")))
+
+    assert main(["backfill", "--tenant", tenant, "--config", str(path)]) == 0
+
+    out = capsys.readouterr()
+    total = accounts + contacts
+    assert f"{total} records published to sf.changes ({total} acknowledged, 0 failed)" in out.out
+    assert f"Account              [##############################] {accounts}/{accounts}" in out.err
