@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -53,10 +53,15 @@ run: venv
 	.venv/bin/gather-sync tenants validate examples/tenant-acme.yaml
 
 # Benchmarks stay out of `make test` (and CI): they take minutes and claim figures.
-bench: bench-sfsim
+bench: bench-sfsim bench-listener
 
 bench-sfsim: venv
 	.venv/bin/python -m bench.sfsim_delivery
+
+bench-listener: venv
+	deploy/local/kafka.sh start >/dev/null
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	.venv/bin/python -m bench.listener_500
 
 schema: venv
 	.venv/bin/gather-sync schema export --out docs/tenant-config.schema.json

@@ -195,7 +195,9 @@ async def start(
     credentials = provision_identity(state, tls_dir)
     runner = web.AppRunner(build_app(state, generator, poll_timeout_ms), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port, ssl_context=tls.server_context()).start()
+    # Held long-polls end with the server: stopping does not wait out a 110 s poll.
+    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context(), shutdown_timeout=2.0)
+    await site.start()
     (tls_dir / "sfsim.json").write_text(
         json.dumps(credentials.as_dict(), indent=2), encoding="utf-8"
     )

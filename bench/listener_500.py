@@ -1,0 +1,373 @@
+"""One listener process holding 500 tenant subscriptions: memory, CPU, and the delay from the
+sfsim commit to the Kafka acknowledgement.
+
+    .venv/bin/python -m bench.listener_500          # or: make bench-listener
+
+Needs the local broker (`deploy/local/kafka.sh start`; KAFKA_BOOTSTRAP_SERVERS is read from it).
+sfsim runs as its own process, on real time; the 500 tenants all point at that one org and sync
+Accounts, so each Account change there is delivered to 500 subscriptions: 2 changes a second
+make 1,000 events a second for the listener. The delay is the broker's LogAppendTime (set on
+`sf.changes` for the run, then restored) minus the event's commitTimestamp. Baselines from the
+same run: the listener with no tenants (memory, CPU), and a bare confluent-kafka producer at
+1,000 messages a second (delay from produce to LogAppendTime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import (
+    SF_CHANGES,
+    TopicSpec,
+    provision_contract_topics,
+    provision_topics,
+)
+from schemas.changes import SalesforceChange
+from schemas.loader import validate_tenant_config
+
+REPO = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _kafka() -> KafkaSettings:
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        line = (
+            subprocess.run(
+                [str(REPO / "deploy/local/kafka.sh"), "start"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = line.split("=", 1)[1]
+    return KafkaSettings()
+
+
+def _sfsim(tls: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sfsim.cli",
+            "serve",
+            "--tls-dir",
+            str(tls),
+            "--accounts",
+            "50",
+            "--poll-timeout-ms",
+            "30000",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def _admin(c: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        f"{c['url']}/sfsim/admin/{path}",
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    context = ssl.create_default_context(cafile=c["ca"])
+    with urllib.request.urlopen(request, context=context, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def _configs(c: dict[str, Any], run: str, count: int) -> list[Any]:
+    return [
+        validate_tenant_config(
+            {
+                "tenant": f"{run}-{n:03d}",
+                "salesforce": {
+                    "instance_url": c["url"],
+                    "login_url": c["url"],
+                    "auth": {
+                        "flow": "client_credentials",
+                        "client_id": c["client_id"],
+                        "client_secret": {"env": "BENCH_SF_SECRET"},
+                    },
+                },
+                "accounts": {"sync_mode": "create_new", "id_field": "AccountNumber"},
+            }
+        )
+        for n in range(count)
+    ]
+
+
+def _listener(
+    kafka: KafkaSettings, topic: str, c: dict[str, Any], log: Path
+) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "LISTENER_TENANTS_TOPIC": topic,
+        "LISTENER_GROUP_ID": f"bench-{topic}",
+        "LISTENER_SALESFORCE_CA_FILE": c["ca"],
+        "BENCH_SF_SECRET": c["client_secret"],
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "listen"],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@dataclass
+class Usage:
+    rss_mib: float
+    cpu_percent: float
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _usage(pid: int, seconds: float) -> Usage:
+    start, began = _cpu_ticks(pid), time.monotonic()
+    time.sleep(seconds)
+    spent = (_cpu_ticks(pid) - start) / TICK
+    return Usage(_rss_mib(pid), 100 * spent / (time.monotonic() - began))
+
+
+def _apply(kafka: KafkaSettings, topic: str, configs: list[Any]) -> None:
+    producer = Producer(kafka.producer_config())
+    for config in configs:
+        producer.produce(topic, key=config.tenant.encode(), value=config.model_dump_json().encode())
+    assert producer.flush(60) == 0
+
+
+def _wait(condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(1)
+    return False
+
+
+def _set_log_append_time(kafka: KafkaSettings, topic: str, on: bool) -> None:
+    admin = AdminClient(kafka.admin_config())
+    op = AlterConfigOpType.SET if on else AlterConfigOpType.DELETE
+    resource = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        topic,
+        incremental_configs=[
+            ConfigEntry("message.timestamp.type", "LogAppendTime", incremental_operation=op)
+        ],
+    )
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=30)
+
+
+def _load(c: dict[str, Any], seconds: float, per_second: float) -> int:
+    """Account updates in the org at a steady rate; returns how many were made."""
+    ids = _admin(
+        c,
+        "transaction",
+        {
+            "writes": [
+                {"op": "create", "object": "Account", "values": {"Name": f"Bench {n}"}}
+                for n in range(20)
+            ]
+        },
+    )["ids"]
+    made, started = 0, time.monotonic()
+    while time.monotonic() - started < seconds:
+        account = ids[made % len(ids)]
+        _admin(
+            c,
+            "transaction",
+            {
+                "writes": [
+                    {
+                        "op": "update",
+                        "object": "Account",
+                        "id": account,
+                        "values": {"Phone": f"+1 555 {made:07d}"},
+                    }
+                ]
+            },
+        )
+        made += 1
+        time.sleep(max(0.0, started + made / per_second - time.monotonic()))
+    return made
+
+
+def _delays(
+    kafka: KafkaSettings, run: str, since_ms: int, expected: int, timeout: float
+) -> list[float]:
+    consumer = Consumer(kafka.consumer_config(f"bench-read-{run}"))
+    partitions = consumer.list_topics(SF_CHANGES, timeout=30).topics[SF_CHANGES].partitions
+    wanted = [TopicPartition(SF_CHANGES, p, since_ms) for p in partitions]
+    consumer.assign(consumer.offsets_for_times(wanted, timeout=30))
+    delays: list[float] = []
+    deadline = time.monotonic() + timeout
+    while len(delays) < expected and time.monotonic() < deadline:
+        message = consumer.poll(1.0)
+        if (
+            message is None
+            or message.error()
+            or not (message.key() or b"").startswith(run.encode())
+        ):
+            continue
+        change = SalesforceChange.model_validate_json(message.value() or b"{}")
+        if change.change_type.value == "UPDATE":
+            delays.append(float(message.timestamp()[1] - change.version.commit_ts))
+    consumer.close()
+    return delays
+
+
+def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int) -> list[float]:
+    topic = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    provision_topics(
+        AdminClient(kafka.admin_config()),
+        [TopicSpec(topic, kafka.partitions, {"message.timestamp.type": "LogAppendTime"})],
+        1,
+    )
+    delays: list[float] = []
+    producer = Producer(kafka.producer_config())
+
+    def done(err: Any, msg: Any, sent: float) -> None:
+        if err is None:
+            delays.append(msg.timestamp()[1] - sent)
+
+    started, n = time.monotonic(), 0
+    while time.monotonic() - started < seconds:
+        sent = time.time() * 1000
+        producer.produce(
+            topic,
+            key=f"k{n}".encode(),
+            value=b"x" * 600,
+            on_delivery=lambda e, m, s=sent: done(e, m, s),
+        )
+        producer.poll(0)
+        n += 1
+        time.sleep(max(0.0, started + n / per_second - time.monotonic()))
+    producer.flush(30)
+    return delays[per_second:]  # the first second includes metadata and leader lookups
+
+
+def _pct(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100)[q - 1] if len(values) >= 100 else max(values, default=0)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tenants", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the loaded window")
+    args = parser.parse_args()
+    kafka = _kafka()
+    provision_contract_topics(kafka)
+    run = f"b{uuid.uuid4().hex[:6]}"
+    topic = f"bench-tenants-{run}"
+    provision_topics(
+        AdminClient(kafka.admin_config()), [TopicSpec(topic, 4, {"cleanup.policy": "compact"})], 1
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        sfsim, c = _sfsim(Path(tmp))
+        listener = _listener(kafka, topic, c, Path(tmp) / "listener.log")
+        try:
+            time.sleep(10)
+            empty = _usage(listener.pid, 10)
+            _apply(kafka, topic, _configs(c, run, args.tenants))
+            started = time.monotonic()
+            assert _wait(lambda: _admin(c, "state")["cometd_polling"] >= args.tenants, 600), (
+                "not all subscribed"
+            )
+            subscribe_s = time.monotonic() - started
+            idle = _usage(listener.pid, 20)
+            _set_log_append_time(kafka, SF_CHANGES, True)
+            since = int(time.time() * 1000)
+            rate = 1000 / args.tenants
+            loaded_usage: list[Usage] = []
+            sampler = threading.Thread(
+                target=lambda: loaded_usage.append(_usage(listener.pid, args.seconds - 2))
+            )
+            sampler.start()
+            made = _load(c, args.seconds, rate)
+            sampler.join()
+            delays = _delays(kafka, run, since, made * args.tenants, timeout=120)
+            _set_log_append_time(kafka, SF_CHANGES, False)
+            bare = _bare_producer_delays(kafka, 10, 1000)
+        finally:
+            listener.terminate()
+            listener.wait(60)
+            sfsim.terminate()
+            sfsim.wait(30)
+    loaded = loaded_usage[0]
+    _report(args.tenants, subscribe_s, empty, idle, loaded, made, delays, bare, args.seconds)
+    return 0
+
+
+def _report(
+    tenants: int,
+    subscribe_s: float,
+    empty: Usage,
+    idle: Usage,
+    loaded: Usage,
+    made: int,
+    delays: list[float],
+    bare: list[float],
+    seconds: float,
+) -> None:
+    expected = made * tenants
+    print(
+        f"{tenants} tenants subscribed in {subscribe_s:.0f} s; {made} Account changes over "
+        f"{seconds:.0f} s = {expected / seconds:,.0f} events/s for the listener; "
+        f"{len(delays)} of {expected} reached sf.changes\n"
+    )
+    print("| listener state | RSS MiB | CPU % of one core |")
+    print("| --- | ---: | ---: |")
+    for label, usage in (
+        ("no tenants (baseline)", empty),
+        (f"{tenants} tenants, idle", idle),
+        (f"{tenants} tenants, {expected / seconds:,.0f} events/s", loaded),
+    ):
+        print(f"| {label} | {usage.rss_mib:.0f} | {usage.cpu_percent:.1f} |")
+    print("\n| delay to the Kafka acknowledgement | p50 ms | p99 ms | ratio p50 |")
+    print("| --- | ---: | ---: | ---: |")
+    base = _pct(bare, 50)
+    print(f"| bare producer, 1,000 msg/s (baseline) | {base:.1f} | {_pct(bare, 99):.1f} | 1.0 |")
+    print(
+        f"| sfsim commit -> sf.changes via the listener | {_pct(delays, 50):.0f} | {_pct(delays, 99):.0f} "
+        f"| {_pct(delays, 50) / max(base, 0.1):.0f} |"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
