@@ -363,10 +363,9 @@ def _report(
     print("| --- | ---: | ---: | ---: |")
     base = _pct(bare, 50)
     print(f"| bare producer, 1,000 msg/s (baseline) | {base:.1f} | {_pct(bare, 99):.1f} | 1.0 |")
-    print(
-        f"| sfsim commit -> sf.changes via the listener | {_pct(delays, 50):.0f} | {_pct(delays, 99):.0f} "
-        f"| {_pct(delays, 50) / max(base, 0.1):.0f} |"
-    )
+    p50, p99 = _pct(delays, 50), _pct(delays, 99)
+    ratio = p50 / max(base, 0.1)
+    print(f"| sfsim commit -> sf.changes via the listener | {p50:.0f} | {p99:.0f} | {ratio:.0f} |")
 
 
 if __name__ == "__main__":

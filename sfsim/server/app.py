@@ -193,10 +193,12 @@ async def start(
     state.base_url = f"https://{host}:{port}"
     state.identity.instance_url = state.base_url
     credentials = provision_identity(state, tls_dir)
-    runner = web.AppRunner(build_app(state, generator, poll_timeout_ms), access_log=None)
+    runner = web.AppRunner(
+        build_app(state, generator, poll_timeout_ms), access_log=None, shutdown_timeout=2.0
+    )
     await runner.setup()
     # Held long-polls end with the server: stopping does not wait out a 110 s poll.
-    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context(), shutdown_timeout=2.0)
+    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context())
     await site.start()
     (tls_dir / "sfsim.json").write_text(
         json.dumps(credentials.as_dict(), indent=2), encoding="utf-8"
