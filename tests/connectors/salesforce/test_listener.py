@@ -5,6 +5,7 @@ resolved; malformed events go to the DLQ; no secret reaches the logs."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -231,3 +232,29 @@ def test_given_a_full_run_then_no_secret_appears_in_the_logs(
     assert [c.fields["Name"] for c in changes] == ["Logged"]  # made while the session was gone
     assert "subscribed" in logs and "reauth" in logs and tenant in logs
     assert not [s for s in [*secrets, *tokens] if s in logs]
+
+
+def test_given_a_changed_config_then_that_tenant_resubscribes_to_the_new_objects(
+    kafka_settings: KafkaSettings,
+    reader: ChangesReader,
+    org: ThreadedSfsim,
+) -> None:
+    topic, tenant = tenants_topic(kafka_settings), unique("reconfig")
+    accounts_only = a_tenant(org, tenant).model_copy(update={"contacts": None})
+    apply_configs(kafka_settings, topic, [accounts_only])
+    with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
+        assert subscribed(org)
+        org.call(lambda: org.state.org.create("Contact", {"LastName": "Unseen"}))
+        apply_configs(kafka_settings, topic, [a_tenant(org, tenant)])  # now with contacts
+        assert wait_until(
+            lambda: (
+                org.admin("state")["cometd_clients"] == 1
+                and org.admin("state")["cometd_polling"] == 1
+            ),
+            timeout=60,
+        )
+        time.sleep(2)
+        org.call(lambda: org.state.org.create("Contact", {"LastName": "Seen"}))
+        changes = reader.wait(tenant, lambda cs: any(c.object == "Contact" for c in cs))
+
+    assert [c.fields["LastName"] for c in changes if c.object == "Contact"] == ["Seen"]
