@@ -14,6 +14,9 @@ from schemas.changes import FieldValue
 from schemas.names import ModelName, NonEmptyStr, SalesforceId, TenantId, TraitName
 from schemas.versions import Version
 
+# A trait is a field's value, or a compound composed from parts (billing_address).
+TraitValue = FieldValue | dict[str, FieldValue]
+
 
 class EntityKind(StrEnum):
     ACCOUNT = "account"
@@ -42,7 +45,11 @@ TOPIC_BY_KIND = {
 
 
 class GatherUpsert(BaseModel):
-    """An upsert, delete or undelete of one Gather account, user or custom-model record."""
+    """An upsert or delete of one Gather account, user or custom-model record.
+
+    `version` is the record's liveness version: an upsert revives a row only when it is newer
+    than the row's delete, and a delete wins only over older upserts.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -57,10 +64,15 @@ class GatherUpsert(BaseModel):
         default=None, description="update-existing: the trait whose value equals sf_id"
     )
     model: ModelName | None = Field(default=None, description="the model of a custom record")
-    traits: dict[TraitName, FieldValue] = Field(default_factory=dict)
+    traits: dict[TraitName, TraitValue] = Field(default_factory=dict)
     trait_versions: dict[TraitName, Version] = Field(default_factory=dict)
-    account_id: NonEmptyStr | None = Field(
-        default=None, description="a user's Gather account id, once its account is known"
+    account_sf_id: SalesforceId | None = Field(
+        default=None,
+        description="a user's Salesforce AccountId; the sink links the user to "
+        "the Gather account with that sf_id, whichever of the two arrives first",
+    )
+    account_version: Version | None = Field(
+        default=None, description="version of the AccountId value (the link moves only forward)"
     )
 
     @model_validator(mode="after")
