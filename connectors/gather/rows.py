@@ -1,0 +1,88 @@
+"""Row shaping for the sink (pure): an existing row + an upsert -> the row to write.
+
+Every trait is written only when its version is newer than the stored one, and the deleted mark
+moves only with a newer liveness version, so re-applying any older upsert changes nothing and
+any order of the same upserts gives the same row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.gather import GatherUpsert, Operation
+from schemas.versions import Version
+
+ACCOUNT_LINK = "$account"  # trait_versions key of a user's AccountId version
+
+
+@dataclass
+class Row:
+    """The mutable parts of an accounts/users/records row."""
+
+    sf_id: str | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+    trait_versions: dict[str, str] = field(default_factory=dict)  # trait -> Version.encode()
+    deleted: bool = False
+    deleted_version: str | None = None
+    sf_account_id: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "sf_id": self.sf_id,
+            "traits": self.traits,
+            "trait_versions": self.trait_versions,
+            "deleted": self.deleted,
+            "deleted_version": self.deleted_version,
+        }
+
+
+def merge(row: Row | None, upsert: GatherUpsert) -> Row:
+    merged = (
+        Row(
+            row.sf_id,
+            dict(row.traits),
+            dict(row.trait_versions),
+            row.deleted,
+            row.deleted_version,
+            row.sf_account_id,
+        )
+        if row
+        else Row()
+    )
+    merged.sf_id = upsert.sf_id
+    for trait, value in upsert.traits.items():
+        version = upsert.trait_versions[trait].encode()
+        if _newer(version, merged.trait_versions.get(trait), value, merged.traits.get(trait)):
+            merged.traits[trait], merged.trait_versions[trait] = value, version
+    _liveness(merged, upsert)
+    _account_link(merged, upsert)
+    return merged
+
+
+def _newer(version: str, stored: str | None, value: Any, stored_value: Any) -> bool:
+    if stored is None or version > stored:
+        return True
+    # equal versions: the larger value wins, so the order of arrival never matters
+    return version == stored and repr(value) > repr(stored_value)
+
+
+def _liveness(row: Row, upsert: GatherUpsert) -> None:
+    version = upsert.version.encode()
+    if row.deleted_version is None or version > row.deleted_version:
+        row.deleted, row.deleted_version = upsert.op is Operation.DELETE, version
+    elif version == row.deleted_version and upsert.op is Operation.DELETE:
+        row.deleted = True  # a delete and an upsert of one version: the delete wins, always
+
+
+def _account_link(row: Row, upsert: GatherUpsert) -> None:
+    if upsert.account_version is None:
+        return
+    version = upsert.account_version.encode()
+    stored = row.trait_versions.get(ACCOUNT_LINK)
+    if stored is None or version > stored:
+        row.sf_account_id, row.trait_versions[ACCOUNT_LINK] = upsert.account_sf_id, version
+
+
+def newest(versions: list[Version]) -> Version:
+    return max(versions, key=lambda v: v.as_tuple())

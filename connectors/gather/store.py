@@ -1,0 +1,200 @@
+"""The Gather store: one transaction per batch of upserts, on PostgreSQL or SQLite.
+
+The store only reads the rows an upsert touches and writes what `rows.merge` shaped. The two
+databases differ in two places, each a method of its own: how update-existing finds a row by a
+trait (PostgreSQL: `traits @> {...}` through the GIN index; SQLite: `json_extract`), and how a
+row is locked for the read-modify-write (PostgreSQL: `FOR UPDATE`; SQLite: the write lock
+its transactions take at BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from connectors.gather.rows import Row, merge
+from connectors.gather.schema import accounts, models, records, users
+from schemas.gather import EntityKind, GatherUpsert, Target
+
+TABLES = {EntityKind.ACCOUNT: accounts, EntityKind.USER: users, EntityKind.RECORD: records}
+
+
+@dataclass
+class ApplyResult:
+    written: int = 0
+    unmatched: int = 0  # update-existing upserts whose Gather entity does not exist (created: none)
+    linked: int = 0  # users whose account link was set or moved
+    tenants: set[str] = field(default_factory=set)
+
+
+class SqlStore:
+    """The store on any SQLAlchemy engine; `for_engine` picks the dialect's two differences."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def for_engine(engine: Engine) -> SqlStore:
+        if engine.dialect.name == "postgresql":
+            return PostgresStore(engine)
+        return SqliteStore(engine)
+
+    def apply(self, batch: list[GatherUpsert], now: datetime) -> ApplyResult:
+        result = ApplyResult()
+        with self.engine.begin() as db:
+            for upsert in batch:
+                self._apply_one(db, upsert, now, result)
+            result.linked = self._link_accounts(db, batch, now)
+        return result
+
+    def save_models(self, tenant: str, wanted: list[tuple[str, str, str]], now: datetime) -> None:
+        """The tenant's custom-object models (name, object, id field), created on config save."""
+        with self.engine.begin() as db:
+            existing = set(
+                db.execute(select(models.c.name).where(models.c.tenant == tenant)).scalars()
+            )
+            for name, sf_object, id_field in wanted:
+                if name not in existing:
+                    db.execute(
+                        insert(models).values(
+                            tenant=tenant,
+                            name=name,
+                            sf_object=sf_object,
+                            id_field=id_field,
+                            created_at=now,
+                        )
+                    )
+
+    # --- one upsert ----------------------------------------------------------------------------
+
+    def _apply_one(
+        self, db: Connection, upsert: GatherUpsert, now: datetime, result: ApplyResult
+    ) -> None:
+        table = TABLES[upsert.kind]
+        keys = self._keys(db, table, upsert)
+        if not keys:
+            result.unmatched += 1
+            return
+        for key in keys:
+            existing = (
+                db.execute(self._locked(select(table).where(_where(table, key)))).mappings().first()
+            )
+            row = merge(_row(existing) if existing else None, upsert)
+            values = row.columns() | {"updated_at": now}
+            if upsert.kind is EntityKind.USER:
+                values["sf_account_id"] = row.sf_account_id
+            if existing is None:
+                db.execute(insert(table).values(**key, **values, created_at=now))
+            else:
+                db.execute(update(table).where(_where(table, key)).values(**values))
+            result.written += 1
+        result.tenants.add(upsert.tenant)
+
+    def _keys(self, db: Connection, table: Table, upsert: GatherUpsert) -> list[dict[str, str]]:
+        base = {"tenant": upsert.tenant} | ({"model": upsert.model} if upsert.model else {})
+        if upsert.target is Target.CREATE:
+            assert upsert.gather_id is not None
+            return [base | {"id": upsert.gather_id}]
+        assert upsert.match_trait is not None
+        found = db.execute(self._match(table, upsert.tenant, upsert.match_trait, upsert.sf_id))
+        return [base | {"id": gather_id} for gather_id in found.scalars()]
+
+    # --- links ---------------------------------------------------------------------------------
+
+    def _link_accounts(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
+        """Users point at the Gather account whose sf_id is their AccountId, whichever of the two
+        was written first: every batch links both ways for the Salesforce ids it touched."""
+        pairs = {
+            (u.tenant, u.account_sf_id)
+            for u in batch
+            if u.kind is EntityKind.USER and u.account_sf_id
+        }
+        pairs |= {(a.tenant, a.sf_id) for a in batch if a.kind is EntityKind.ACCOUNT}
+        linked = 0
+        for tenant, sf_account in pairs:
+            account_id = (
+                db.execute(
+                    select(accounts.c.id).where(
+                        accounts.c.tenant == tenant, accounts.c.sf_id == sf_account
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            stale = and_(
+                users.c.tenant == tenant,
+                users.c.sf_account_id == sf_account,
+                func.coalesce(users.c.account_id, "") != (account_id or ""),
+            )
+            linked += db.execute(
+                update(users).where(stale).values(account_id=account_id, updated_at=now)
+            ).rowcount
+        for tenant in {u.tenant for u in batch if u.kind is EntityKind.USER}:
+            orphans = and_(
+                users.c.tenant == tenant,
+                users.c.sf_account_id.is_(None),
+                users.c.account_id.is_not(None),
+            )
+            linked += db.execute(
+                update(users).where(orphans).values(account_id=None, updated_at=now)
+            ).rowcount
+        return linked
+
+    # --- dialect differences -------------------------------------------------------------------
+
+    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
+        raise NotImplementedError
+
+    def _locked(self, query: Select[Any]) -> Select[Any]:
+        return query
+
+
+class PostgresStore(SqlStore):
+    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
+        wanted = cast(literal(json.dumps({trait: value})), JSONB)
+        containment = table.c.traits.op("@>")(wanted)
+        return select(table.c.id).where(table.c.tenant == tenant, containment)
+
+    def _locked(self, query: Select[Any]) -> Select[Any]:
+        return query.with_for_update()
+
+
+class SqliteStore(SqlStore):
+    """Transactions begin IMMEDIATE (engine.py), so a read-modify-write holds the write lock."""
+
+    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
+        extracted = func.json_extract(table.c.traits, text(f"'$.\"{trait}\"'"))
+        return select(table.c.id).where(table.c.tenant == tenant, extracted == value)
+
+
+def _where(table: Table, key: dict[str, str]) -> Any:
+    return and_(*(table.c[name] == value for name, value in key.items()))
+
+
+def _row(existing: Any) -> Row:
+    return Row(
+        existing["sf_id"],
+        dict(existing["traits"] or {}),
+        dict(existing["trait_versions"] or {}),
+        bool(existing["deleted"]),
+        existing["deleted_version"],
+        existing.get("sf_account_id"),
+    )
