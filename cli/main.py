@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, listen, tenants
+from cli import backfill, listen, sink, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -90,6 +90,12 @@ def _operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _sub(sub, "listen", "run a listener replica (LISTENER_* and KAFKA_* settings)", listen.listen)
+    _sub(
+        sub,
+        "sink",
+        "write the Gather topics into the store (SINK_*, GATHER_DATABASE_URL)",
+        sink.sink,
+    )
     fill = _sub(
         sub, "backfill", "load a tenant's existing records into sf.changes", backfill.backfill
     )
