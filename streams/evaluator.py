@@ -1,0 +1,124 @@
+"""The worker's logic without its transport: changes and configs in, Gather upserts out.
+
+The tables are injected mappings (plain dicts in tests; Faust tables in the worker):
+`records` holds each record's merged state, `deals` each account's opportunities with whether
+each is won, `configs` the tenants' configs. An Opportunity change that flips its account's
+closed-won status (won, reopened, lost, deleted, moved to another account) re-evaluates the
+account at once; a config change re-evaluates the tenant's records from state, without reading
+Salesforce again.
+
+In the Faust worker, `deals` is keyed like the account (`tenant:Account:Id`): opportunity
+changes are repartitioned by their AccountId so the deal set lives with the account's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+
+from schemas.changes import SalesforceChange
+from schemas.gather import GatherUpsert
+from schemas.tenant import TenantConfig
+from streams.merge import RecordState, apply
+from streams.rules.entities import Skip, account, contact, custom_record
+
+Types = Callable[[str, str], dict[str, str]]  # (tenant, object) -> field types
+
+
+def _no_types(_tenant: str, _obj: str) -> dict[str, str]:
+    return {}
+
+
+def account_key(tenant: str, account_id: str) -> str:
+    return f"{tenant}:Account:{account_id}"
+
+
+@dataclass
+class Evaluator:
+    records: MutableMapping[str, RecordState]
+    deals: MutableMapping[str, dict[str, bool]]  # account key -> {opportunity id: won}
+    configs: Mapping[str, TenantConfig]
+    types: Types = _no_types
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def on_change(self, change: SalesforceChange) -> list[GatherUpsert]:
+        before = self.records.get(change.key)
+        state = apply(before, change)
+        self.records[change.key] = state
+        config = self.configs.get(change.tenant)
+        if config is None:
+            return []
+        if change.object == "Opportunity":
+            return self._deal_moved(config, before, state)
+        return self._evaluate(config, state)
+
+    def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
+        """Everything this tenant's state says under its new config."""
+        prefix = f"{config.tenant}:"
+        states = [s for k, s in list(self.records.items()) if k.startswith(prefix)]
+        return [u for s in states for u in self._evaluate(config, s)]
+
+    # --- closed won ----------------------------------------------------------------------------
+
+    def _deal_moved(
+        self, config: TenantConfig, before: RecordState | None, state: RecordState
+    ) -> list[GatherUpsert]:
+        old, new = _account_of(before), _account_of(state)
+        touched = []
+        if old and old != new:
+            touched.append(self._set_deal(config.tenant, old, state.record_id, None))
+        if new:
+            won = (
+                bool(state.fields.get("IsWon") and state.fields["IsWon"].value)
+                and not state.is_deleted
+            )
+            touched.append(self._set_deal(config.tenant, new, state.record_id, won))
+        return [u for key, flipped in touched if flipped for u in self._account_by_key(config, key)]
+
+    def _set_deal(
+        self, tenant: str, account_id: str, deal: str, won: bool | None
+    ) -> tuple[str, bool]:
+        """Record (or drop, with None) one deal of an account; says whether closed-won flipped."""
+        key = account_key(tenant, account_id)
+        deals = dict(self.deals.get(key, {}))
+        was = any(deals.values())
+        if won is None:
+            deals.pop(deal, None)
+        else:
+            deals[deal] = won
+        self.deals[key] = deals
+        return key, was != any(deals.values())
+
+    def _account_by_key(self, config: TenantConfig, key: str) -> list[GatherUpsert]:
+        state = self.records.get(key)
+        return self._evaluate(config, state) if state is not None else []
+
+    # --- rules ---------------------------------------------------------------------------------
+
+    def _evaluate(self, config: TenantConfig, state: RecordState) -> list[GatherUpsert]:
+        types = self.types(config.tenant, state.object)
+        outcome: GatherUpsert | Skip | None = None
+        if state.object == "Account" and config.accounts:
+            won = any(self.deals.get(account_key(config.tenant, state.record_id), {}).values())
+            outcome = account(config.tenant, config.accounts, state, types, won)
+        elif state.object == "Contact" and config.contacts:
+            outcome = contact(config.tenant, config.contacts, state, types)
+        else:
+            section = next((c for c in config.custom_objects if c.object == state.object), None)
+            if section is not None:
+                outcome = custom_record(config.tenant, section, state, types)
+        if isinstance(outcome, Skip):
+            self.skipped[outcome.reason] = self.skipped.get(outcome.reason, 0) + 1
+            return []
+        return [outcome] if outcome is not None else []
+
+
+def _account_of(state: RecordState | None) -> str | None:
+    if state is None or "AccountId" not in state.fields:
+        return None
+    value = state.fields["AccountId"].value
+    return str(value) if value else None
+
+
+def run_all(evaluator: Evaluator, changes: Iterable[SalesforceChange]) -> list[GatherUpsert]:
+    return [u for change in changes for u in evaluator.on_change(change)]

@@ -1,0 +1,151 @@
+"""The worker's logic: closed-won flips re-evaluate the account at once, config changes
+re-evaluate from state, and tenants never see each other's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.changes import ChangeType, SalesforceChange
+from schemas.gather import GatherUpsert, Operation
+from schemas.loader import validate_tenant_config
+from schemas.tenant import TenantConfig
+from schemas.versions import Version
+from streams.evaluator import Evaluator
+from streams.merge import RecordState
+from tests.builders import a_tenant_config
+
+ACME = "001Dn0000000001IAA"
+OTHER = "001Dn0000000002IAA"
+DEAL = "006Dn0000000001IAA"
+
+
+def config(tenant: str = "acme", **accounts: Any) -> TenantConfig:
+    document = a_tenant_config(
+        tenant=tenant,
+        accounts={"sync_mode": "create_new", "id_field": "AccountNumber", "closed_won_only": True}
+        | accounts,
+    )
+    return validate_tenant_config(document)
+
+
+def change(
+    obj: str,
+    record_id: str,
+    ts: int,
+    kind: ChangeType = ChangeType.UPDATE,
+    tenant: str = "acme",
+    **fields: Any,
+) -> SalesforceChange:
+    return SalesforceChange(
+        tenant=tenant,
+        object=obj,
+        record_id=record_id,
+        change_type=kind,
+        version=Version(commit_ts=ts),
+        fields=fields,
+    )
+
+
+def an_evaluator(*configs: TenantConfig) -> Evaluator:
+    records: dict[str, RecordState] = {}
+    deals: dict[str, dict[str, bool]] = {}
+    return Evaluator(records, deals, {c.tenant: c for c in configs})
+
+
+def names(upserts: list[GatherUpsert]) -> list[tuple[str, Operation]]:
+    return [(str(u.traits.get("name", u.gather_id)), u.op) for u in upserts]
+
+
+def test_given_closed_won_only_then_an_account_syncs_when_a_deal_is_won_and_stops_when_lost() -> (
+    None
+):
+    evaluator = an_evaluator(config())
+    quiet = evaluator.on_change(
+        change("Account", ACME, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1")
+    )
+    opened = evaluator.on_change(
+        change("Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACME, IsWon=False)
+    )
+    won = evaluator.on_change(change("Opportunity", DEAL, 3, IsWon=True))
+    edited = evaluator.on_change(change("Account", ACME, 4, Name="Acme Corp"))
+    lost = evaluator.on_change(change("Opportunity", DEAL, 5, IsWon=False))
+    after_loss = evaluator.on_change(change("Account", ACME, 6, Name="Acme Ltd"))
+
+    assert (quiet, opened) == ([], [])
+    assert names(won) == [("Acme", Operation.UPSERT)]  # re-evaluated at once, in full
+    assert names(edited) == [("Acme Corp", Operation.UPSERT)]
+    assert lost == [] and after_loss == []  # no longer updated, not deleted
+
+
+def test_given_a_won_deal_moved_to_another_account_then_both_accounts_are_re_evaluated() -> None:
+    evaluator = an_evaluator(config())
+    for record_id, number in ((ACME, "A-1"), (OTHER, "A-2")):
+        evaluator.on_change(
+            change("Account", record_id, 1, ChangeType.CREATE, Name=number, AccountNumber=number)
+        )
+    evaluator.on_change(
+        change("Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACME, IsWon=True)
+    )
+
+    moved = evaluator.on_change(change("Opportunity", DEAL, 3, AccountId=OTHER))
+
+    assert names(moved) == [("A-2", Operation.UPSERT)]
+    assert evaluator.deals["acme:Account:" + ACME] == {}
+    assert evaluator.on_change(change("Account", ACME, 4, Name="A-1 edited")) == []
+
+
+def test_given_the_won_deal_deleted_then_the_account_stops_qualifying() -> None:
+    evaluator = an_evaluator(config())
+    evaluator.on_change(
+        change("Account", ACME, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1")
+    )
+    evaluator.on_change(
+        change("Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACME, IsWon=True)
+    )
+
+    evaluator.on_change(change("Opportunity", DEAL, 3, ChangeType.DELETE))
+
+    assert evaluator.on_change(change("Account", ACME, 4, Name="x")) == []
+
+
+def test_given_a_config_change_then_records_are_re_evaluated_from_state_with_the_new_traits() -> (
+    None
+):
+    before = config(closed_won_only=False)
+    evaluator = an_evaluator(before)
+    evaluator.on_change(
+        change(
+            "Account", ACME, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1", AnnualRevenue=5
+        )
+    )
+    after = config(closed_won_only=False, extra_traits=["AnnualRevenue"])
+    evaluator.configs = {"acme": after}
+
+    [upsert] = evaluator.on_config(after)
+
+    assert upsert.traits == {"name": "Acme", "annual_revenue": 5}
+
+
+def test_given_two_tenants_with_one_record_id_then_each_sees_only_its_own() -> None:
+    evaluator = an_evaluator(
+        config("acme", closed_won_only=False), config("globex", closed_won_only=False)
+    )
+
+    mine = evaluator.on_change(
+        change("Account", ACME, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A")
+    )
+    theirs = evaluator.on_change(
+        change(
+            "Account", ACME, 1, ChangeType.CREATE, tenant="globex", Name="Globex", AccountNumber="G"
+        )
+    )
+
+    assert [(u.tenant, u.gather_id) for u in mine + theirs] == [("acme", "A"), ("globex", "G")]
+    assert evaluator.records["acme:Account:" + ACME].fields["Name"].value == "Acme"
+
+
+def test_given_no_config_for_a_tenant_then_state_is_kept_and_nothing_is_sent() -> None:
+    evaluator = an_evaluator()
+
+    assert evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="Acme")) == []
+    assert "acme:Account:" + ACME in evaluator.records
