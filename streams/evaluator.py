@@ -13,6 +13,7 @@ changes are repartitioned by their AccountId so the deal set lives with the acco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
@@ -42,56 +43,43 @@ class Evaluator:
     skipped: dict[str, int] = field(default_factory=dict)
 
     def on_change(self, change: SalesforceChange) -> list[GatherUpsert]:
+        """One process holding every table: deal moves are applied here at once."""
+        upserts, moves = self.observe(change)
+        return upserts + [u for move in moves for u in self.on_deal(move)]
+
+    def observe(self, change: SalesforceChange) -> tuple[list[GatherUpsert], list[DealMove]]:
+        """Merge the change; an Opportunity yields deal moves for its accounts' partitions."""
         before = self.records.get(change.key)
         state = apply(before, change)
         self.records[change.key] = state
+        if change.object == "Opportunity":
+            # deals are tracked even before the tenant's config is known: closed-won needs them
+            return [], deal_moves(change.tenant, before, state)
         config = self.configs.get(change.tenant)
         if config is None:
+            return [], []
+        return self._evaluate(config, state), []
+
+    def on_deal(self, move: DealMove) -> list[GatherUpsert]:
+        """Record one deal of an account; re-evaluate the account when its closed-won flips."""
+        config = self.configs.get(move.tenant)
+        deals = dict(self.deals.get(move.account_key, {}))
+        was = any(deals.values())
+        if move.won is None:
+            deals.pop(move.deal, None)
+        else:
+            deals[move.deal] = move.won
+        self.deals[move.account_key] = deals
+        if config is None or was == any(deals.values()):
             return []
-        if change.object == "Opportunity":
-            return self._deal_moved(config, before, state)
-        return self._evaluate(config, state)
+        state = self.records.get(move.account_key)
+        return self._evaluate(config, state) if state is not None else []
 
     def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
         """Everything this tenant's state says under its new config."""
         prefix = f"{config.tenant}:"
         states = [s for k, s in list(self.records.items()) if k.startswith(prefix)]
         return [u for s in states for u in self._evaluate(config, s)]
-
-    # --- closed won ----------------------------------------------------------------------------
-
-    def _deal_moved(
-        self, config: TenantConfig, before: RecordState | None, state: RecordState
-    ) -> list[GatherUpsert]:
-        old, new = _account_of(before), _account_of(state)
-        touched = []
-        if old and old != new:
-            touched.append(self._set_deal(config.tenant, old, state.record_id, None))
-        if new:
-            won = (
-                bool(state.fields.get("IsWon") and state.fields["IsWon"].value)
-                and not state.is_deleted
-            )
-            touched.append(self._set_deal(config.tenant, new, state.record_id, won))
-        return [u for key, flipped in touched if flipped for u in self._account_by_key(config, key)]
-
-    def _set_deal(
-        self, tenant: str, account_id: str, deal: str, won: bool | None
-    ) -> tuple[str, bool]:
-        """Record (or drop, with None) one deal of an account; says whether closed-won flipped."""
-        key = account_key(tenant, account_id)
-        deals = dict(self.deals.get(key, {}))
-        was = any(deals.values())
-        if won is None:
-            deals.pop(deal, None)
-        else:
-            deals[deal] = won
-        self.deals[key] = deals
-        return key, was != any(deals.values())
-
-    def _account_by_key(self, config: TenantConfig, key: str) -> list[GatherUpsert]:
-        state = self.records.get(key)
-        return self._evaluate(config, state) if state is not None else []
 
     # --- rules ---------------------------------------------------------------------------------
 
@@ -111,6 +99,37 @@ class Evaluator:
             self.skipped[outcome.reason] = self.skipped.get(outcome.reason, 0) + 1
             return []
         return [outcome] if outcome is not None else []
+
+
+@dataclass(frozen=True)
+class DealMove:
+    """One opportunity's standing at one account: won, not won, or gone from it (None)."""
+
+    tenant: str
+    account_key: str
+    deal: str
+    won: bool | None
+
+    def encode(self) -> bytes:
+        return json.dumps([self.tenant, self.account_key, self.deal, self.won]).encode()
+
+    @classmethod
+    def decode(cls, value: bytes) -> DealMove:
+        tenant, key, deal, won = json.loads(value)
+        return cls(tenant, key, deal, won)
+
+
+def deal_moves(tenant: str, before: RecordState | None, state: RecordState) -> list[DealMove]:
+    """An opportunity leaving an account, and its standing at its (new) account."""
+    old, new = _account_of(before), _account_of(state)
+    moves = []
+    if old and old != new:
+        moves.append(DealMove(tenant, account_key(tenant, old), state.record_id, None))
+    if new:
+        won_field = state.fields.get("IsWon")
+        won = bool(won_field and won_field.value) and not state.is_deleted
+        moves.append(DealMove(tenant, account_key(tenant, new), state.record_id, won))
+    return moves
 
 
 def _account_of(state: RecordState | None) -> str | None:

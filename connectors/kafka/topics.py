@@ -28,6 +28,7 @@ from connectors.kafka.settings import KafkaSettings
 
 SF_CHANGES = "sf.changes"
 SF_CHECKPOINTS = "sf.checkpoints"
+SF_DEALS = "sf.deals"  # the worker's repartition of opportunities by their account
 GATHER_ACCOUNTS = "gather.accounts"
 GATHER_USERS = "gather.users"
 GATHER_RECORDS = "gather.records"
@@ -53,6 +54,7 @@ def contract_topics(settings: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(GATHER_ACCOUNTS, n, delete),
         TopicSpec(GATHER_USERS, n, delete),
         TopicSpec(GATHER_RECORDS, n, delete),
+        TopicSpec(SF_DEALS, n, delete),
     ]
     control = [TopicSpec(GATHER_TENANTS, n, compact), TopicSpec(SF_CHECKPOINTS, n, compact)]
     dlq_configs = delete | {"retention.ms": str(_DLQ_RETENTION_MS)}

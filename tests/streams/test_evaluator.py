@@ -149,3 +149,17 @@ def test_given_no_config_for_a_tenant_then_state_is_kept_and_nothing_is_sent() -
 
     assert evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="Acme")) == []
     assert "acme:Account:" + ACME in evaluator.records
+
+
+def test_given_deals_before_the_config_then_closed_won_holds_once_the_config_arrives() -> None:
+    evaluator = an_evaluator()
+    evaluator.on_change(
+        change("Account", ACME, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1")
+    )
+    evaluator.on_change(
+        change("Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACME, IsWon=True)
+    )
+    late = config()
+    evaluator.configs = {"acme": late}
+
+    assert names(evaluator.on_config(late)) == [("Acme", Operation.UPSERT)]

@@ -1,0 +1,225 @@
+"""The Faust worker: thin agents over `streams.evaluator`, with Faust tables as its state.
+
+    faust -A streams.app worker            # or: gather-sync worker
+
+- `sf.changes` -> merge into the `records` table (keyed `tenant:Object:Id`), evaluate, send
+  upserts to the Gather topics; an Opportunity's deal moves go to `sf.deals`, keyed by its
+  account, so the `deals` table lives with the account's record (co-partitioned topics, one
+  murmur2 partitioner for both clients).
+- `gather.tenants` -> the `tenant-configs` global table; every worker re-evaluates its own
+  records of a tenant whose config changed (a timer compares config digests).
+Tables are in memory and rebuilt from their changelog topics on start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, TypeVar
+
+import faust
+import structlog
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import DLQ_SUFFIX, GATHER_TENANTS, SF_CHANGES, SF_DEALS
+from schemas.changes import SalesforceChange
+from schemas.gather import GatherUpsert
+from schemas.loader import validate_tenant_config
+from schemas.tenant import TenantConfig
+from streams.evaluator import DealMove, Evaluator
+from streams.merge import RecordState
+
+log = structlog.get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKER_", frozen=True, extra="ignore")
+
+    app_id: str = Field(
+        default="gather-sync-worker", description="WORKER_APP_ID: the consumer group"
+    )
+    web_port: int = Field(default=6066, description="WORKER_WEB_PORT: Faust's web server")
+    datadir: str = Field(default=".local/faust", description="WORKER_DATADIR: Faust's local state")
+
+
+class ModelTable(MutableMapping[str, M]):
+    """A Faust table of JSON bytes seen as pydantic models."""
+
+    def __init__(self, table: Any, model: type[M]) -> None:
+        self._table, self._model = table, model
+
+    def __getitem__(self, key: str) -> M:
+        raw = self._table[key]
+        if raw is None:
+            raise KeyError(key)
+        return self._model.model_validate_json(raw)
+
+    def __setitem__(self, key: str, value: M) -> None:
+        self._table[key] = value.model_dump_json().encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self._table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._table.keys()))
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class DealsTable(MutableMapping[str, dict[str, bool]]):
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> dict[str, bool]:
+        raw = self._table[key]
+        if raw is None:
+            raise KeyError(key)
+        return dict(_json_loads(raw))
+
+    def __setitem__(self, key: str, value: dict[str, bool]) -> None:
+        self._table[key] = _json_dumps(value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._table.keys()))
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class ConfigView(Mapping[str, TenantConfig]):
+    """Tenant configs from the global table, parsed once per distinct value."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self._parsed: dict[bytes, TenantConfig] = {}
+
+    def __getitem__(self, key: str) -> TenantConfig:
+        raw = self._table.get(key)
+        if raw is None:
+            raise KeyError(key)
+        if raw not in self._parsed:
+            self._parsed[raw] = validate_tenant_config(_json_loads(raw))
+        return self._parsed[raw]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k, v in list(self._table.items()) if v])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def digests(self) -> dict[str, str]:
+        return {k: hashlib.sha256(v).hexdigest() for k, v in list(self._table.items()) if v}
+
+
+def _json_loads(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def _json_dumps(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True).encode()
+
+
+def _source_partitions(kafka: KafkaSettings) -> int:
+    """Tables and `sf.deals` must have as many partitions as `sf.changes` (co-partitioning):
+    take the count from the topic itself when it exists."""
+    try:
+        topics = AdminClient(kafka.admin_config()).list_topics(SF_CHANGES, timeout=10).topics
+        return len(topics[SF_CHANGES].partitions) or kafka.partitions
+    except (KafkaException, KeyError):
+        return kafka.partitions
+
+
+kafka = KafkaSettings()
+settings = WorkerSettings()
+partitions = _source_partitions(kafka)
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+    store="memory://",
+    topic_partitions=partitions,
+    topic_replication_factor=kafka.replication_factor,
+    key_serializer="raw",
+    value_serializer="raw",
+    web_port=settings.web_port,
+    datadir=settings.datadir,
+    web_enabled=False,
+    producer_acks=-1,
+)
+changes_topic = app.topic(SF_CHANGES, key_type=bytes, value_type=bytes)
+deals_topic = app.topic(SF_DEALS, key_type=bytes, value_type=bytes, partitions=partitions)
+tenants_topic = app.topic(GATHER_TENANTS, key_type=bytes, value_type=bytes)
+changes_dlq = app.topic(SF_CHANGES + DLQ_SUFFIX, key_type=bytes, value_type=bytes)
+records_table = app.Table("records", key_type=str, value_type=bytes, default=None)
+deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
+configs_table = app.GlobalTable("tenant-configs", key_type=str, value_type=bytes, default=None)
+
+configs = ConfigView(configs_table)
+evaluator = Evaluator(ModelTable(records_table, RecordState), DealsTable(deals_table), configs)
+_seen_digests: dict[str, str] = {}
+
+
+async def _send(upserts: list[GatherUpsert]) -> None:
+    for upsert in upserts:
+        await app.topic(upsert.topic, key_type=bytes, value_type=bytes).send(
+            key=upsert.key.encode(), value=upsert.model_dump_json().encode()
+        )
+
+
+@app.agent(changes_topic)
+async def on_changes(stream: Any) -> None:
+    async for event in stream.events():
+        try:
+            change = SalesforceChange.model_validate_json(event.value)
+        except ValidationError as e:
+            await changes_dlq.send(
+                key=event.key,
+                value=_json_dumps(
+                    {
+                        "stage": "worker.parse",
+                        "error": str(e)[:500],
+                        "original": event.value.decode(errors="replace"),
+                    }
+                ),
+            )
+            continue
+        upserts, moves = evaluator.observe(change)
+        await _send(upserts)
+        for move in moves:
+            await deals_topic.send(key=move.account_key.encode(), value=move.encode())
+
+
+@app.agent(deals_topic)
+async def on_deals(stream: Any) -> None:
+    async for value in stream:
+        await _send(evaluator.on_deal(DealMove.decode(value)))
+
+
+@app.agent(tenants_topic)
+async def on_tenants(stream: Any) -> None:
+    async for event in stream.events():
+        tenant = (event.key or b"").decode()
+        configs_table[tenant] = event.value
+
+
+@app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+async def reevaluate_changed_configs() -> None:
+    """Each worker re-evaluates its own records of a tenant whose config changed."""
+    for tenant, digest in configs.digests().items():
+        if _seen_digests.get(tenant) == digest:
+            continue
+        _seen_digests[tenant] = digest
+        config = configs.get(tenant)
+        if config is not None:
+            upserts = evaluator.on_config(config)
+            log.info("tenant config applied", tenant=tenant, upserts=len(upserts))
+            await _send(upserts)

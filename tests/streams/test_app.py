@@ -1,0 +1,140 @@
+"""The Faust worker on the real broker: changes in `sf.changes` become upserts in the Gather
+topics, with closed-won decided across the `sf.deals` repartition."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import (
+    GATHER_ACCOUNTS,
+    GATHER_TENANTS,
+    GATHER_USERS,
+    SF_CHANGES,
+    provision_contract_topics,
+)
+from schemas.changes import ChangeType, SalesforceChange
+from schemas.gather import GatherUpsert
+from schemas.versions import Version
+from tests.builders import a_tenant_config
+from tests.connectors.salesforce.harness import ChangesReader, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
+
+
+@pytest.fixture
+def worker(kafka_settings: KafkaSettings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    provision_contract_topics(kafka_settings)
+    env = os.environ | {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "WORKER_APP_ID": f"worker-{uuid.uuid4().hex[:8]}",
+        "WORKER_DATADIR": str(tmp_path / "faust"),
+    }
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "faust",
+                "-A",
+                "streams.app",
+                "worker",
+                "-l",
+                "warn",
+                "--without-web",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def send(
+    producer: Producer,
+    tenant: str,
+    obj: str,
+    record_id: str,
+    ts: int,
+    kind: ChangeType = ChangeType.UPDATE,
+    **fields: object,
+) -> None:
+    change = SalesforceChange(
+        tenant=tenant,
+        object=obj,
+        record_id=record_id,
+        change_type=kind,
+        version=Version(commit_ts=ts),
+        fields=fields,
+    )
+    producer.produce(SF_CHANGES, key=change.key.encode(), value=change.model_dump_json().encode())
+
+
+def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upserted(
+    kafka_settings: KafkaSettings,
+    worker: subprocess.Popen[bytes],
+) -> None:
+    tenant = f"w-{uuid.uuid4().hex[:8]}"
+    config = a_tenant_config(
+        tenant=tenant,
+        accounts={"sync_mode": "create_new", "id_field": "AccountNumber", "closed_won_only": True},
+        contacts={"sync_mode": "create_new", "id_field": "Email"},
+    )
+    producer = Producer(kafka_settings.producer_config())
+    producer.produce(GATHER_TENANTS, key=tenant.encode(), value=json.dumps(config).encode())
+    send(
+        producer, tenant, "Account", ACCOUNT, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1"
+    )
+    send(producer, tenant, "Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACCOUNT, IsWon=True)
+    send(
+        producer,
+        tenant,
+        "Contact",
+        CONTACT,
+        3,
+        ChangeType.CREATE,
+        LastName="Hopper",
+        Email="grace@example.com",
+        AccountId=ACCOUNT,
+    )
+    assert producer.flush(30) == 0
+    accounts, users = (
+        ChangesReader(kafka_settings, GATHER_ACCOUNTS),
+        ChangesReader(kafka_settings, GATHER_USERS),
+    )
+
+    assert wait_until(lambda: bool(_poll(accounts, tenant)), timeout=240, step=0)
+    assert wait_until(lambda: bool(_poll(users, tenant)), timeout=60, step=0)
+
+    account = _upserts(accounts, tenant)[0]
+    assert (account.gather_id, account.traits["name"]) == ("A-1", "Acme")
+    user = _upserts(users, tenant)[0]
+    assert (user.gather_id, user.account_sf_id) == ("grace@example.com", ACCOUNT)
+    accounts.close()
+    users.close()
+
+
+def _poll(reader: ChangesReader, tenant: str) -> list[GatherUpsert]:
+    reader.poll_for(1.0)
+    return _upserts(reader, tenant)
+
+
+def _upserts(reader: ChangesReader, tenant: str) -> list[GatherUpsert]:
+    return [
+        GatherUpsert.model_validate_json(v)
+        for k, v in reader.messages
+        if k.startswith(f"{tenant}:")
+    ]
