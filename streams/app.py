@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 import faust
 import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.kafka.settings import KafkaSettings
@@ -35,7 +35,7 @@ from streams.evaluator import DealMove, Evaluator
 from streams.merge import RecordState
 
 log = structlog.get_logger(__name__)
-M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V")
 
 
 class WorkerSettings(BaseSettings):
@@ -48,43 +48,22 @@ class WorkerSettings(BaseSettings):
     datadir: str = Field(default=".local/faust", description="WORKER_DATADIR: Faust's local state")
 
 
-class ModelTable(MutableMapping[str, M]):
-    """A Faust table of JSON bytes seen as pydantic models."""
+class BytesTable(MutableMapping[str, V]):
+    """A Faust table of bytes seen through an encoder and a decoder."""
 
-    def __init__(self, table: Any, model: type[M]) -> None:
-        self._table, self._model = table, model
+    def __init__(
+        self, table: Any, decode: Callable[[bytes], V], encode: Callable[[V], bytes]
+    ) -> None:
+        self._table, self._decode, self._encode = table, decode, encode
 
-    def __getitem__(self, key: str) -> M:
+    def __getitem__(self, key: str) -> V:
         raw = self._table[key]
         if raw is None:
             raise KeyError(key)
-        return self._model.model_validate_json(raw)
+        return self._decode(raw)
 
-    def __setitem__(self, key: str, value: M) -> None:
-        self._table[key] = value.model_dump_json().encode()
-
-    def __delitem__(self, key: str) -> None:
-        del self._table[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._table.keys()))
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-
-class DealsTable(MutableMapping[str, dict[str, bool]]):
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def __getitem__(self, key: str) -> dict[str, bool]:
-        raw = self._table[key]
-        if raw is None:
-            raise KeyError(key)
-        return dict(_json_loads(raw))
-
-    def __setitem__(self, key: str, value: dict[str, bool]) -> None:
-        self._table[key] = _json_dumps(value)
+    def __setitem__(self, key: str, value: V) -> None:
+        self._table[key] = self._encode(value)
 
     def __delitem__(self, key: str) -> None:
         del self._table[key]
@@ -164,7 +143,13 @@ deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
 configs_table = app.GlobalTable("tenant-configs", key_type=str, value_type=bytes, default=None)
 
 configs = ConfigView(configs_table)
-evaluator = Evaluator(ModelTable(records_table, RecordState), DealsTable(deals_table), configs)
+records: BytesTable[RecordState] = BytesTable(
+    records_table, RecordState.model_validate_json, lambda s: s.model_dump_json().encode()
+)
+deals: BytesTable[dict[str, bool]] = BytesTable(
+    deals_table, lambda raw: dict(_json_loads(raw)), _json_dumps
+)
+evaluator = Evaluator(records, deals, configs)
 _seen_digests: dict[str, str] = {}
 
 

@@ -12,17 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.changes import ChangeSource, ChangeType, SalesforceChange
+from schemas.sftime import parse_sf_datetime
 from schemas.versions import Version
 
 SKIPPED = {"attributes", "Id", "IsDeleted"}
-
-
-def parse_sf_datetime(text: str) -> datetime:
-    """`2026-11-28T12:00:00.000+0000` (REST) or `...Z` (CDC) -> an aware datetime."""
-    normalized = text.replace("Z", "+00:00")
-    if len(normalized) > 5 and normalized[-5] in "+-" and normalized[-3] != ":":
-        normalized = normalized[:-2] + ":" + normalized[-2:]
-    return datetime.fromisoformat(normalized)
 
 
 def epoch_ms(text: str) -> int:

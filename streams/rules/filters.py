@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from schemas.sftime import parse_sf_datetime
 from schemas.tenant import Condition, Filter, Operator
 
 NUMBER = {"int", "double", "currency", "percent"}
@@ -103,10 +104,4 @@ def _instant(value: Any) -> datetime:
     text = str(value)
     if len(text) == 10:
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-    text = text.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError("a datetime needs a zone")
-    return parsed
+    return parse_sf_datetime(text)
