@@ -42,6 +42,7 @@ from connectors.kafka.topics import (
 )
 from schemas.changes import SalesforceChange
 from schemas.loader import validate_tenant_config
+from sfsim.testing import serve_process
 
 REPO = Path(__file__).resolve().parents[1]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -64,25 +65,7 @@ def _kafka() -> KafkaSettings:
 
 
 def _sfsim(tls: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sfsim.cli",
-            "serve",
-            "--tls-dir",
-            str(tls),
-            "--accounts",
-            "50",
-            "--poll-timeout-ms",
-            "30000",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
+    return serve_process(tls, "--accounts", "50", "--poll-timeout-ms", "30000")
 
 
 def _admin(c: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> Any:

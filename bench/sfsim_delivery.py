@@ -34,6 +34,7 @@ from sfsim.eventlog import ALL_CHANGE_EVENTS
 from sfsim.generator import Generator
 from sfsim.metadata import standard_schema
 from sfsim.server.app import build_state
+from sfsim.testing import serve_process
 
 
 class _Auth(AuthenticatorBase):
@@ -74,24 +75,7 @@ class Result:
 
 
 def _serve(tls: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sfsim.cli",
-            "serve",
-            "--tls-dir",
-            str(tls),
-            "--accounts",
-            "0",
-            "--poll-timeout-ms",
-            "5000",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
+    return serve_process(tls, "--accounts", "0", "--poll-timeout-ms", "5000")
 
 
 def _admin(credentials: dict[str, Any], path: str, body: dict[str, Any]) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -91,3 +93,15 @@ class ThreadedSfsim:
 
     def _submit(self, coro: Any) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+
+def serve_process(tls_dir: Path, *options: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """`sfsim serve` as its own process; returns it and the credentials line it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sfsim.cli", "serve", "--tls-dir", str(tls_dir), *options],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,32 +15,21 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from sfsim.cli import main
+from sfsim.testing import serve_process
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any], Path]]:
     state_file = tmp_path / "org.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sfsim.cli",
-            "serve",
-            "--tls-dir",
-            str(tmp_path / "tls"),
-            "--accounts",
-            "15",
-            "--state-file",
-            str(state_file),
-            "--traffic-rate",
-            "50",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process, credentials = serve_process(
+        tmp_path / "tls",
+        "--accounts",
+        "15",
+        "--state-file",
+        str(state_file),
+        "--traffic-rate",
+        "50",
     )
-    assert process.stdout is not None
-    credentials = json.loads(process.stdout.readline())
     yield process, credentials, state_file
     if process.poll() is None:
         process.kill()
