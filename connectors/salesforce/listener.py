@@ -88,6 +88,10 @@ class Listener:
     # --- assignment (called inside poll, on the polling thread) --------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Checkpoints again: tenants taken over from another replica resume from what it wrote.
+        self.checkpoints.update(
+            read_checkpoints(self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints"))
+        )
         # Configs are compacted: read each assigned partition from its start for the newest.
         for partition in partitions:
             partition.offset = OFFSET_BEGINNING

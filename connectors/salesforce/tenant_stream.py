@@ -70,7 +70,6 @@ class TenantStream:
     published: int = 0
     _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
     _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
-    _sessions: int = 0
 
     def __post_init__(self) -> None:
         self.log = structlog.get_logger(__name__).bind(tenant=self.config.tenant)
@@ -150,20 +149,20 @@ class TenantStream:
 
     def _positions(self) -> dict[str, int]:
         """Where each channel resumes: the newest acknowledged change, else the stored
-        checkpoint; a channel with neither starts with new events on the first session, and
-        replays all that is retained on later ones (the previous session may have received
-        events it never got acknowledged)."""
+        checkpoint. A channel with neither has never been streamed: it starts with new events
+        (its history is the backfill's), and a marker checkpoint (replay id -2) is written at
+        once, so any later session, here or on the replica that takes the tenant over, replays
+        all retained events instead of losing those of the gap (found by the replica test)."""
         positions = {}
         for channel, checkpointer in self._checkpointers.items():
             saved = checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
             if saved is not None:
                 positions[channel] = saved.replay_id
-            elif self._sessions > 1 and channel not in self._catch_up:
-                positions[channel] = ALL_RETAINED
+            elif channel not in self._catch_up:
+                self._write_checkpoint(checkpointer.key, Checkpoint(ALL_RETAINED, 0))
         return positions
 
     def _client(self) -> StreamingClient:
-        self._sessions += 1
         positions = self._positions()
         client = StreamingClient(
             StreamingAuthenticator(self.deps.authenticator),
