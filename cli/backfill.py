@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from cli.kafka_io import SyncPublisher, read_compacted
+from cli.kafka_io import SyncPublisher
+from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import GATHER_TENANTS, SF_CHANGES
 from connectors.salesforce import backfill as engine

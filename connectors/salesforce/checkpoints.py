@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
+from connectors.kafka.compacted import read_compacted
 from connectors.kafka.topics import SF_CHECKPOINTS
 
 
@@ -41,36 +40,8 @@ def read_checkpoints(
     consumer_config: dict[str, Any], timeout: float = 30.0
 ) -> dict[str, Checkpoint]:
     """Every current checkpoint: the compacted topic read from its start to its end."""
-    consumer = Consumer(consumer_config | {"enable.auto.commit": False})
-    try:
-        meta = consumer.list_topics(SF_CHECKPOINTS, timeout=timeout).topics[SF_CHECKPOINTS]
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(SF_CHECKPOINTS, p), timeout)[1]
-            for p in meta.partitions
-        }
-        consumer.assign([TopicPartition(SF_CHECKPOINTS, p, 0) for p in ends])
-        return _drain(consumer, {p: end for p, end in ends.items() if end > 0}, timeout)
-    finally:
-        consumer.close()
-
-
-def _drain(consumer: Consumer, ends: dict[int, int], timeout: float) -> dict[str, Checkpoint]:
-    found: dict[str, Checkpoint] = {}
-    while ends:
-        message = consumer.poll(timeout)
-        if message is None:
-            break
-        if message.error() is None and message.key() is not None:
-            key = message.key().decode()  # type: ignore[union-attr]
-            value = message.value()
-            if value is None:
-                found.pop(key, None)
-            else:
-                found[key] = Checkpoint.decode(value)
-        offset = message.offset() or 0
-        if offset + 1 >= ends.get(message.partition() or 0, 0):
-            ends.pop(message.partition() or 0, None)
-    return found
+    latest = read_compacted(consumer_config, SF_CHECKPOINTS, timeout)
+    return {key: Checkpoint.decode(value) for key, value in latest.items()}
 
 
 @dataclass

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
-from cli.kafka_io import read_compacted
 from cli.main import main
+from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import GATHER_TENANTS
 from sfsim.testing import ThreadedSfsim
