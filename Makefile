@@ -43,14 +43,13 @@ lint: venv
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-# Until the listener, worker and sink land (issues 3-5), `make run` brings up what exists: the
-# broker with the contract topics, the embedded SQLite store at its schema, a validated tenant.
+# The main job: sfsim with a demo tenant and live traffic, the listener, the Faust worker and the
+# sink into SQLite (.local/gather.db), with a live summary until Ctrl-C. Logs in .local/run/.
 run: venv
 	deploy/local/kafka.sh start >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
-	.venv/bin/gather-sync topics provision
-	.venv/bin/gather-sync db migrate
 	.venv/bin/gather-sync tenants validate examples/tenant-acme.yaml
+	.venv/bin/gather-sync run
 
 # Benchmarks stay out of `make test` (and CI): they take minutes and claim figures.
 bench: bench-sfsim bench-listener

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, listen, sink, tenants
+from cli import backfill, listen, run, sink, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -90,6 +90,7 @@ def _operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _sub(sub, "listen", "run a listener replica (LISTENER_* and KAFKA_* settings)", listen.listen)
+    _sub(sub, "run", "the whole pipeline on embedded defaults with a live summary", run.run)
     _sub(
         sub,
         "sink",
