@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from schemas.sftime import parse_sf_datetime
 from sfsim import cdc, errors
 from sfsim.clock import Clock, sf_datetime
 from sfsim.eventlog import EventLog
@@ -279,15 +280,7 @@ def _as_datetime(value: Any) -> str:
 
 
 def parse_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    text = str(value).replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError("a datetime needs a time zone")
-    return parsed
+    return value if isinstance(value, datetime) else parse_sf_datetime(str(value))
 
 
 def _as_int(value: Any) -> int:

@@ -43,27 +43,23 @@ def row_change(
     tenant: str, obj: str, row: dict[str, Any], source: ChangeSource
 ) -> SalesforceChange:
     version = Version(commit_ts=epoch_ms(str(row["SystemModstamp"])))
-    if row.get("IsDeleted"):
-        return SalesforceChange(
-            tenant=tenant,
-            object=obj,
-            record_id=row["Id"],
-            change_type=ChangeType.DELETE,
-            version=version,
-            source=source,
-        )
-    fields = {
-        k: cdc_form(v)
-        for k, v in row.items()
-        if k not in SKIPPED and not isinstance(v, dict | list)
-    }
+    deleted = bool(row.get("IsDeleted"))
+    fields = (
+        {}
+        if deleted
+        else {
+            k: cdc_form(v)
+            for k, v in row.items()
+            if k not in SKIPPED and not isinstance(v, dict | list)
+        }
+    )
     return SalesforceChange(
         tenant=tenant,
         object=obj,
         record_id=row["Id"],
-        change_type=ChangeType.SNAPSHOT,
         version=version,
         fields=fields,
+        change_type=ChangeType.DELETE if deleted else ChangeType.SNAPSHOT,
         source=source,
     )
 

@@ -204,3 +204,31 @@ def change_keys(changes: list[SalesforceChange]) -> set[tuple[str, tuple[int, in
 
 def environ_with(extra: dict[str, str]) -> dict[str, str]:
     return dict(os.environ) | extra
+
+
+class Traffic:
+    """Changes in the org from a background thread, a few every pause, until stopped."""
+
+    def __init__(self, org: ThreadedSfsim, changes: int = 4, pause: float = 0.05) -> None:
+        self.org, self._stop = org, threading.Event()
+        self._changes, self._pause = changes, pause
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.org.call(lambda: self.org.generator.burst(self._changes))
+            time.sleep(self._pause)
+
+    def start(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> Traffic:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
     ChangesReader,
     ListenerThread,
+    Traffic,
     apply_configs,
     listener_settings,
     tenants_topic,
@@ -44,9 +44,7 @@ def test_given_a_backfill_during_live_traffic_then_the_merged_changes_equal_the_
         apply_configs(kafka_settings, topic, [config])
         with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
             assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 1)
-            stop = threading.Event()
-            traffic = threading.Thread(target=_traffic, args=(org, stop))
-            traffic.start()
+            traffic = Traffic(org, changes=5, pause=0.02).start()
             session = http_session(org.credentials.ca)
             api = OrgApi(
                 authenticator_for(config.salesforce, sfsim_environ(org), session),
@@ -64,8 +62,7 @@ def test_given_a_backfill_during_live_traffic_then_the_merged_changes_equal_the_
                 lambda *_: None,
             )
             assert publisher.close() == 0 and not publisher.failed
-            stop.set()
-            traffic.join()
+            traffic.stop()
             final = {obj: org_records(org, obj) for obj in ("Account", "Contact")}
             last = org.call(lambda: org.state.log.last_replay_id)
             assert wait_until(lambda: _delivered(org, last), timeout=60)
@@ -94,12 +91,6 @@ def test_given_a_backfill_during_live_traffic_then_the_merged_changes_equal_the_
                 mismatches.append((record_id, sorted(wrong)))
     assert mismatches == []
     assert compared > 5_000  # every field of every record, not a vacuous comparison
-
-
-def _traffic(org: ThreadedSfsim, stop: threading.Event) -> None:
-    while not stop.is_set():
-        org.call(lambda: org.generator.burst(5))
-        time.sleep(0.02)
 
 
 def _delivered(org: ThreadedSfsim, last: int) -> bool:

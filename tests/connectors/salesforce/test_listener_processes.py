@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,6 +18,7 @@ from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
     ChangesReader,
+    Traffic,
     apply_configs,
     change_keys,
     event_keys,
@@ -35,27 +35,6 @@ def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
     found = ChangesReader(kafka_settings)
     yield found
     found.close()
-
-
-class Traffic:
-    """Changes in the org from a background thread, a few every 50 ms, until stopped."""
-
-    def __init__(self, org: ThreadedSfsim) -> None:
-        self.org, self._stop = org, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.org.call(lambda: self.org.generator.burst(4))
-            time.sleep(0.05)
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 def polling(org: ThreadedSfsim) -> int:
