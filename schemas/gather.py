@@ -37,13 +37,6 @@ class Target(StrEnum):
     MATCH = "match"
 
 
-TOPIC_BY_KIND = {
-    EntityKind.ACCOUNT: "gather.accounts",
-    EntityKind.USER: "gather.users",
-    EntityKind.RECORD: "gather.records",
-}
-
-
 class GatherUpsert(BaseModel):
     """An upsert or delete of one Gather account, user or custom-model record.
 
@@ -91,7 +84,3 @@ class GatherUpsert(BaseModel):
     def key(self) -> str:
         """The Kafka key of the Gather topics: every message of one record in one partition."""
         return f"{self.tenant}:{self.kind.value}:{self.sf_id}"
-
-    @property
-    def topic(self) -> str:
-        return TOPIC_BY_KIND[self.kind]

@@ -26,7 +26,13 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import DLQ_SUFFIX, GATHER_TENANTS, SF_CHANGES, SF_DEALS
+from connectors.kafka.topics import (
+    DLQ_SUFFIX,
+    GATHER_TENANTS,
+    GATHER_TOPIC_BY_KIND,
+    SF_CHANGES,
+    SF_DEALS,
+)
 from schemas.changes import SalesforceChange
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
@@ -155,7 +161,8 @@ _seen_digests: dict[str, str] = {}
 
 async def _send(upserts: list[GatherUpsert]) -> None:
     for upsert in upserts:
-        await app.topic(upsert.topic, key_type=bytes, value_type=bytes).send(
+        topic = GATHER_TOPIC_BY_KIND[upsert.kind]
+        await app.topic(topic, key_type=bytes, value_type=bytes).send(
             key=upsert.key.encode(), value=upsert.model_dump_json().encode()
         )
 

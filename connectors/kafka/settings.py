@@ -40,6 +40,12 @@ class KafkaSettings(BaseSettings):
     replication_factor: int = Field(
         default=1, ge=1, description="KAFKA_REPLICATION_FACTOR: 3 on a production cluster"
     )
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="KAFKA_TOPIC_PREFIX: put before every topic name, so several environments "
+        "(or test runs) share one cluster without reading each other's topics",
+    )
     changes_retention_ms: int = Field(
         default=7 * 24 * 3600 * 1000, description="KAFKA_CHANGES_RETENTION_MS: sf.changes retention"
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 import uuid
 
 from confluent_kafka.admin import AdminClient, ConfigResource
@@ -63,3 +67,20 @@ def test_given_a_topic_with_old_settings_when_provisioned_then_it_is_grown_and_r
     assert report.grown == [topic] and report.reconfigured == [topic]
     assert len(admin.list_topics(topic, timeout=30).topics[topic].partitions) == 4
     assert _config(admin, topic, "retention.ms") == "7200000"
+
+
+def test_given_a_topic_prefix_when_a_process_starts_then_every_contract_topic_carries_it() -> None:
+    code = (
+        "from connectors.kafka.topics import contract_topics, GATHER_TOPIC_BY_KIND;"
+        "from connectors.kafka.settings import KafkaSettings;"
+        "print(sorted(t.name for t in contract_topics(KafkaSettings())));"
+        "print(sorted(GATHER_TOPIC_BY_KIND.values()))"
+    )
+    env = os.environ | {"KAFKA_TOPIC_PREFIX": "staging."}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    names = [n for line in out.splitlines() for n in ast.literal_eval(line)]
+    assert names and all(n.startswith("staging.") for n in names)
+    assert "staging.sf.changes" in names and "staging.gather.users" in names
