@@ -102,6 +102,19 @@ records = Table(
     Index("ix_records_tenant_model_sf_id", "tenant", "model", "sf_id"),
 )
 
+freshness = Table(
+    "tenant_freshness",
+    metadata,
+    Column("tenant", TENANT, primary_key=True),
+    Column(
+        "newest_commit_at",
+        DateTime(timezone=True),
+        nullable=False,
+        comment="the newest Salesforce commit time applied to this tenant's rows",
+    ),
+    Column("applied_at", DateTime(timezone=True), nullable=False, comment="when it was applied"),
+)
+
 POSTGRESQL_ONLY_INDEXES = {f"ix_{t.name}_traits_gin" for t in (accounts, users, records)}
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from connectors.gather.freshness import advance, newest_commits
 from connectors.gather.rows import Row, merge
 from connectors.gather.schema import accounts, models, records, users
 from schemas.gather import EntityKind, GatherUpsert, Target
@@ -63,6 +64,7 @@ class SqlStore:
             for upsert in batch:
                 self._apply_one(db, upsert, now, result)
             result.linked = self._link_accounts(db, batch, now)
+            advance(db, newest_commits(batch), now)
         return result
 
     def save_models(self, tenant: str, wanted: list[tuple[str, str, str]], now: datetime) -> None:
