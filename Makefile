@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener helm
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -31,12 +31,17 @@ services:
 	deploy/local/postgres.sh start >/dev/null
 
 test: venv services
+	deploy/local/helm.sh >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+# Helm for the chart's tests (tests/deploy), built once with the machine's Go into .local/tools/bin.
+helm:
+	deploy/local/helm.sh
 
 lint: venv
 	.venv/bin/ruff check .
