@@ -283,36 +283,39 @@ def test_given_all_on_when_rendered_then_the_servicemonitor_scrapes_every_compon
     assert all(selects(selector, s["metadata"]["labels"]) for s in services)
 
 
-def test_given_all_on_when_rendered_then_keda_scales_worker_and_sink_on_their_groups_lag(
-    rendered: dict[str, list[Manifest]],
+@pytest.mark.parametrize(
+    ("component", "kind", "group", "topics"),
+    [
+        ("worker", "StatefulSet", "gather-sync-worker", ["sf.changes"]),
+        (
+            "sink",
+            "Deployment",
+            "gather-sync-sink",
+            ["gather.accounts", "gather.users", "gather.records"],
+        ),
+    ],
+)
+def test_given_all_on_when_rendered_then_keda_scales_a_consumer_on_its_groups_lag_per_topic(
+    rendered: dict[str, list[Manifest]], component: str, kind: str, group: str, topics: list[str]
 ) -> None:
-    docs = rendered["all-on"]
-    worker = named(docs, "ScaledObject", f"{FULL}-worker")["spec"]
-    sink = named(docs, "ScaledObject", f"{FULL}-sink")["spec"]
+    spec = named(rendered["all-on"], "ScaledObject", f"{FULL}-{component}")["spec"]
 
-    assert worker["scaleTargetRef"] == {
+    assert spec["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "name": f"{FULL}-worker",
+        "kind": kind,
+        "name": f"{FULL}-{component}",
     }
-    assert sink["scaleTargetRef"]["kind"] == "Deployment"
-    assert worker["maxReplicaCount"] <= 6
-    assert [t["metadata"]["topic"] for t in worker["triggers"]] == ["sf.changes"]
-    assert [t["metadata"]["topic"] for t in sink["triggers"]] == [
-        "gather.accounts",
-        "gather.users",
-        "gather.records",
-    ]
-    for spec, group in ((worker, "gather-sync-worker"), (sink, "gather-sync-sink")):
-        for trigger in spec["triggers"]:
-            assert trigger["type"] == "kafka"
-            assert trigger["metadata"] == {
-                "bootstrapServers": "kafka-0.kafka:9093,kafka-1.kafka:9093",
-                "consumerGroup": group,
-                "topic": trigger["metadata"]["topic"],
-                "lagThreshold": "1000",
-            }
-            assert trigger["authenticationRef"] == {"name": "kafka-keda-auth"}
+    assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= 6
+    assert [t["metadata"]["topic"] for t in spec["triggers"]] == topics
+    for trigger in spec["triggers"]:
+        assert trigger["type"] == "kafka"
+        assert trigger["authenticationRef"] == {"name": "kafka-keda-auth"}
+        assert trigger["metadata"] == {
+            "bootstrapServers": "kafka-0.kafka:9093,kafka-1.kafka:9093",
+            "consumerGroup": group,
+            "topic": trigger["metadata"]["topic"],
+            "lagThreshold": "1000",
+        }
 
 
 def test_given_autoscaling_when_rendered_then_helm_leaves_the_replica_count_to_keda(
