@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, listen, run, sink, tenants
+from cli import backfill, lag, listen, replay, run, sink, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -111,6 +111,15 @@ def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
 
 
+def _kafka_ops(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay.add_arguments(
+        _sub(sub, "replay", "move a consumer group back on a topic to re-read it", replay.replay)
+    )
+    lag.add_arguments(
+        _sub(sub, "lag", "consumer lag, status per partition and freshness per tenant", lag.lag)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gather-sync", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -118,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tenant_commands(sub)
     _operations(sub)
     _pipeline(sub)
+    _kafka_ops(sub)
     return parser
 
 

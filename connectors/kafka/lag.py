@@ -414,7 +414,7 @@ def freshness_section(
     try:
         return freshness_rows(reader(), now), None
     except FreshnessUnavailableError as e:
-        log.warning("freshness unavailable", error=str(e))
+        log.debug("freshness unavailable", error=str(e))
         return [], str(e)
 
 
@@ -509,7 +509,8 @@ class LagCollector:
 def _read_first_messages(
     consumer: Consumer, positions: dict[tuple[str, int], int], wait: float
 ) -> dict[tuple[str, int, int], float]:
-    consumer.assign([TopicPartition(t, p, o) for (t, p), o in positions.items()])
+    assigned = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
+    consumer.assign(assigned)
     pending = dict(positions)
     found: dict[tuple[str, int, int], float] = {}
     deadline = time.monotonic() + wait
@@ -521,9 +522,11 @@ def _read_first_messages(
         if key not in pending:
             continue
         offset = pending.pop(key)
+        consumer.pause([TopicPartition(*key)])  # one message a partition is all it takes
         kind, ms = message.timestamp()
         if message.error() is None and kind != 0 and ms >= 0:  # 0: TIMESTAMP_NOT_AVAILABLE
             found[(*key, offset)] = ms / 1000
+    consumer.resume(assigned)  # a later round may assign the same partition again
     consumer.unassign()
     return found
 

@@ -43,7 +43,13 @@ from connectors.kafka.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-REPLAYS_TOPIC = "gather.replays"
+REPLAYS_TOPIC = "gather.replays"  # after KAFKA_TOPIC_PREFIX, as every topic
+
+
+def replays_topic(settings: KafkaSettings) -> str:
+    return settings.topic_prefix + REPLAYS_TOPIC
+
+
 _NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: the group committed nothing for the partition
 
 
@@ -288,6 +294,7 @@ class ReplayClient:
         self.settings = settings
         self.timeout = timeout
         self.admin = AdminClient(settings.admin_config())
+        self.replays_topic = replays_topic(settings)
 
     def plan(self, group: str, topic: str, target: ReplayTarget, now: datetime) -> ReplayPlan:
         offsets = self.partition_offsets(group, topic)
@@ -335,11 +342,11 @@ class ReplayClient:
 
     def read_replays(self) -> list[ReplayRecord]:
         """The newest recorded replay of every partition (none if no replay was ever applied)."""
-        if REPLAYS_TOPIC not in self.admin.list_topics(timeout=self.timeout).topics:
+        if self.replays_topic not in self.admin.list_topics(timeout=self.timeout).topics:
             return []
         config = self.settings.consumer_config(f"{self.settings.client_id}-replays-reader")
         records = []
-        for key, value in read_compacted(config, REPLAYS_TOPIC, self.timeout).items():
+        for key, value in read_compacted(config, self.replays_topic, self.timeout).items():
             try:
                 records.append(ReplayRecord.model_validate_json(value))
             except ValidationError as e:
@@ -393,17 +400,20 @@ class ReplayClient:
         producer = Producer(self.settings.producer_config())
         for record in records:
             producer.produce(
-                REPLAYS_TOPIC, key=record.key.encode(), value=record.model_dump_json().encode()
+                self.replays_topic,
+                key=record.key.encode(),
+                value=record.model_dump_json().encode(),
             )
         if producer.flush(self.timeout) != 0:
             raise ReplayError(
                 f"the offsets were moved, but the audit record could not be written to "
-                f"{REPLAYS_TOPIC}; `gather-sync lag` will show this rewind as an unexplained REWIND"
+                f"{self.replays_topic}; `gather-sync lag` will show this rewind as an unexplained "
+                f"REWIND"
             )
 
     def _ensure_replays_topic(self) -> None:
         topic = NewTopic(
-            REPLAYS_TOPIC,
+            self.replays_topic,
             num_partitions=1,
             replication_factor=self.settings.replication_factor,
             config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
@@ -413,7 +423,7 @@ class ReplayClient:
                 future.result()
             except KafkaException as e:
                 if e.args[0].name() != "TOPIC_ALREADY_EXISTS":
-                    raise ReplayError(f"cannot create {REPLAYS_TOPIC}: {e}") from e
+                    raise ReplayError(f"cannot create {self.replays_topic}: {e}") from e
 
 
 def _or_end(found: int, partition: PartitionOffsets) -> int:
