@@ -35,7 +35,13 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 
 from connectors.kafka.errors import FreshnessUnavailableError, LagCollectionError
-from connectors.kafka.replay import ReplayClient, ReplayRecord, describe_members, latest_spec
+from connectors.kafka.replay import (
+    NO_OFFSET,
+    ReplayClient,
+    ReplayRecord,
+    describe_members,
+    latest_spec,
+)
 from connectors.kafka.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -43,7 +49,6 @@ log = structlog.get_logger(__name__)
 # Burrow's defaults: 10 commits in the window; kafka-lag-exporter keeps 60 samples a partition.
 DEFAULT_WINDOW = 10
 DEFAULT_TABLE_SIZE = 60
-_NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID
 
 
 # --- lag in seconds (kafka-lag-exporter) ------------------------------------------------------
@@ -470,7 +475,7 @@ class LagCollector:
             request = [ConsumerGroupTopicPartitions(group)]
             futures = self.admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
             for tp in futures[group].result().topic_partitions:
-                if tp.offset != _NO_OFFSET and (not topics or tp.topic in topics):
+                if tp.offset != NO_OFFSET and (not topics or tp.topic in topics):
                     committed[(group, tp.topic, tp.partition)] = tp.offset
         return committed
 

@@ -2,11 +2,12 @@
 
 A replay is safe by construction: the worker's merge and the store's upserts keep the highest
 version per field, so re-reading older changes never moves the store backwards
-(`tests/connectors/kafka/test_replay.py` shows it through the sink).
+(`tests/connectors/kafka/test_replay.py` replays a range into the store, one message at a time
+and through the sink, after newer changes were applied).
 
 Kafka changes a group's offsets only while the group has no members (the broker answers
 UNKNOWN_MEMBER_ID otherwise), so a replay refuses a group with live members and says how to stop
-them. The AdminClient calls are those of KIP-396 and KIP-396's ListOffsets:
+them. The AdminClient calls (list and alter a group's offsets, list offsets by time) are KIP-396's:
 https://cwiki.apache.org/confluence/display/KAFKA/KIP-396%3A+Add+Commit%2FList+Offsets+Operations+to+AdminClient
 
 Every applied replay is recorded in the compacted topic `gather.replays`, keyed
@@ -50,7 +51,7 @@ def replays_topic(settings: KafkaSettings) -> str:
     return settings.topic_prefix + REPLAYS_TOPIC
 
 
-_NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: the group committed nothing for the partition
+NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: the group committed nothing for the partition
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -368,9 +369,7 @@ class ReplayClient:
         )
         futures = self.admin.list_consumer_group_offsets([request], request_timeout=self.timeout)
         answer = futures[group].result()
-        return {
-            tp.partition: tp.offset for tp in answer.topic_partitions if tp.offset != _NO_OFFSET
-        }
+        return {tp.partition: tp.offset for tp in answer.topic_partitions if tp.offset != NO_OFFSET}
 
     def _list_offsets(self, topic: str, partitions: list[int], spec: OffsetSpec) -> dict[int, int]:
         request = {TopicPartition(topic, p): spec for p in partitions}
