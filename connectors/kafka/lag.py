@@ -448,6 +448,7 @@ class LagCollector:
             members = describe_members(self.admin, groups, self.timeout)
             committed = self._committed(groups, only.topics)
             ends = self._ends({(t, p) for _, t, p in committed})
+            committed = {k: o for k, o in committed.items() if k[1:] in ends}
             lagging = {k: o for k, o in committed.items() if o < ends[k[1:]]}
             times = self._message_times(set(lagging.items()))
         except KafkaException as e:
@@ -487,7 +488,13 @@ class LagCollector:
         futures = self.admin.list_offsets(
             request, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=self.timeout
         )
-        return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+        ends = {}
+        for tp, future in futures.items():
+            try:
+                ends[(tp.topic, tp.partition)] = future.result().offset
+            except KafkaException as e:  # a topic deleted since the group committed on it
+                log.debug("no end offset", topic=tp.topic, partition=tp.partition, error=str(e))
+        return ends
 
     def _message_times(
         self, wanted: set[tuple[PartitionKey, int]]

@@ -51,7 +51,8 @@ def topic(kafka: KafkaSettings) -> Iterator[str]:
     for future in admin.create_topics([NewTopic(name, 2, 1)]).values():
         future.result(30)
     yield name
-    admin.delete_topics([name])
+    for future in admin.delete_topics([name]).values():
+        future.result(30)
 
 
 def produce(kafka: KafkaSettings, topic: str, partition: int, count: int, at_ms: int) -> None:

@@ -185,7 +185,8 @@ def topic(kafka_settings: KafkaSettings) -> Iterator[str]:
     for future in admin.create_topics([NewTopic(name, 2, 1)]).values():
         future.result(30)
     yield name
-    admin.delete_topics([name])
+    for future in admin.delete_topics([name]).values():
+        future.result(30)
 
 
 def produce_at(kafka: KafkaSettings, topic: str, partition: int, times_ms: list[int]) -> None:
