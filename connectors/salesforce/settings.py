@@ -5,12 +5,16 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.kafka.topics import GATHER_TENANTS
+
 
 class ListenerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LISTENER_", frozen=True, extra="ignore")
 
     tenants_topic: str = Field(
-        default="gather.tenants", description="LISTENER_TENANTS_TOPIC: the compacted tenant configs"
+        default=GATHER_TENANTS,
+        description="LISTENER_TENANTS_TOPIC: the compacted tenant configs "
+        "(default: gather.tenants, after KAFKA_TOPIC_PREFIX)",
     )
     group_id: str = Field(
         default="gather-sync-listener",

@@ -1,0 +1,101 @@
+"""The whole pipeline as its own processes (listener, Faust worker, sink) on a topic prefix of
+its own, so a test reads none of the shared broker's history and no other test reads its topics.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+
+from connectors.kafka.settings import KafkaSettings
+from sfsim.testing import ThreadedSfsim
+from tests.connectors.salesforce.builders import sfsim_environ
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
+
+
+class Pipeline:
+    """`with Pipeline(...) as p:` runs listener, worker and sink; `p.cli(...)` runs a command."""
+
+    def __init__(
+        self, kafka: KafkaSettings, org: ThreadedSfsim, database_url: str, workdir: Path
+    ) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.prefix = f"e2e-{run}."
+        self.workdir = workdir
+        self.env = (
+            dict(os.environ)
+            | sfsim_environ(org)
+            | {
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "KAFKA_TOPIC_PREFIX": self.prefix,
+                "KAFKA_PARTITIONS": "3",
+                "GATHER_DATABASE_URL": database_url,
+                "LISTENER_GROUP_ID": f"e2e-listener-{run}",
+                "LISTENER_SALESFORCE_CA_FILE": org.credentials.ca,
+                "LISTENER_CHECKPOINT_INTERVAL": "0.5",
+                "WORKER_APP_ID": f"e2e-worker-{run}",
+                "WORKER_DATADIR": str(workdir / "faust"),
+                "SINK_GROUP_ID": f"e2e-sink-{run}",
+            }
+        )
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def apply(self, document: dict[str, object], name: str) -> None:
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        done = self.cli("tenants", "apply", str(path))
+        assert done.returncode == 0, done.stderr
+
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, *args], cwd=REPO, env=self.env, stdout=log, stderr=log
+            )
+        self.processes.append(process)
+        return process
+
+    def __enter__(self) -> Pipeline:
+        done = self.cli("topics", "provision")
+        assert done.returncode == 0, done.stderr
+        self.spawn("sink", ["-m", "cli.main", "sink"])
+        self.spawn("worker", WORKER)
+        self.spawn("listener", ["-m", "cli.main", "listen"])
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
