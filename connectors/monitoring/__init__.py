@@ -1,0 +1,2 @@
+"""The dashboard: lag and freshness over time (history.py) served as a web page and as
+Prometheus metrics (web.py)."""
