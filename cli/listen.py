@@ -9,6 +9,7 @@ import signal
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.listener import Listener
 from connectors.salesforce.settings import ListenerSettings
+from connectors.telemetry.metrics import MetricsSettings, serve
 
 
 async def _run() -> int:
@@ -16,6 +17,7 @@ async def _run() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    serve(MetricsSettings(), "listener")
     await Listener(ListenerSettings(), KafkaSettings()).run(stop)
     return 0
 

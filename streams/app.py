@@ -33,6 +33,13 @@ from connectors.kafka.topics import (
     SF_CHANGES,
     SF_DEALS,
 )
+from connectors.telemetry.metrics import (
+    DLQ_MESSAGES,
+    MESSAGES_IN,
+    MESSAGES_OUT,
+    MetricsSettings,
+    serve,
+)
 from schemas.changes import SalesforceChange
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
@@ -161,10 +168,16 @@ _seen_digests: dict[str, str] = {}
 
 async def _send(upserts: list[GatherUpsert]) -> None:
     for upsert in upserts:
+        MESSAGES_OUT.labels("worker", upsert.tenant).inc()
         topic = GATHER_TOPIC_BY_KIND[upsert.kind]
         await app.topic(topic, key_type=bytes, value_type=bytes).send(
             key=upsert.key.encode(), value=upsert.model_dump_json().encode()
         )
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def serve_metrics() -> None:
+    serve(MetricsSettings(), "worker")
 
 
 @app.agent(changes_topic)
@@ -173,6 +186,9 @@ async def on_changes(stream: Any) -> None:
         try:
             change = SalesforceChange.model_validate_json(event.value)
         except ValidationError as e:
+            DLQ_MESSAGES.labels(
+                "worker", (event.key or b"").decode(errors="replace").split(":")[0]
+            ).inc()
             await changes_dlq.send(
                 key=event.key,
                 value=_json_dumps(
@@ -184,6 +200,7 @@ async def on_changes(stream: Any) -> None:
                 ),
             )
             continue
+        MESSAGES_IN.labels("worker", change.tenant).inc()
         upserts, moves = evaluator.observe(change)
         await _send(upserts)
         for move in moves:

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.gather.freshness import newest_commits
 from connectors.gather.store import SqlStore
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import (
@@ -30,6 +31,7 @@ from connectors.kafka.topics import (
     GATHER_TENANTS,
     GATHER_USERS,
 )
+from connectors.telemetry.metrics import DLQ_MESSAGES, END_TO_END_DELAY, MESSAGES_IN, MESSAGES_OUT
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
 
@@ -62,6 +64,7 @@ class Sink:
     settings: SinkSettings
     now: Callable[[], datetime]
     stats: SinkStats = field(default_factory=SinkStats)
+    newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest applied commit
 
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(
@@ -96,17 +99,30 @@ class Sink:
         self.stats.batches += 1
 
     def _write(self, upserts: list[tuple[Message, GatherUpsert]]) -> None:
+        for _, upsert in upserts:
+            MESSAGES_IN.labels("sink", upsert.tenant).inc()
         try:
-            self._count(self.store.apply([u for _, u in upserts], self.now()))
+            self._applied([u for _, u in upserts])
         except SQLAlchemyError:
             # Find the one the store refuses (a record of a model not saved yet, say): one by one.
             for message, upsert in upserts:
                 try:
-                    self._count(self.store.apply([upsert], self.now()))
+                    self._applied([upsert])
                 except SQLAlchemyError as e:
                     self._dead_letter(
                         message, "sink.write", f"{type(e).__name__}: {getattr(e, 'orig', e)}"
                     )
+
+    def _applied(self, upserts: list[GatherUpsert]) -> None:
+        """Apply in one transaction; metrics and freshness only once it committed."""
+        self._count(self.store.apply(upserts, self.now()))
+        committed = self.now()
+        for upsert in upserts:
+            delay = committed.timestamp() - upsert.version.commit_ts / 1000
+            END_TO_END_DELAY.labels(upsert.tenant).observe(max(0.0, delay))
+            MESSAGES_OUT.labels("sink", upsert.tenant).inc()
+        for tenant, commit_at in newest_commits(upserts).items():
+            self.newest[tenant] = max(self.newest.get(tenant, commit_at), commit_at)
 
     def _count(self, result: object) -> None:
         self.stats.written += getattr(result, "written", 0)
@@ -138,6 +154,7 @@ class Sink:
         )
         self._dlq.produce(f"{message.topic()}{DLQ_SUFFIX}", key=key.encode(), value=value.encode())
         self.stats.dead_letters += 1
+        DLQ_MESSAGES.labels("sink", key.split(":", 1)[0]).inc()
         log.warning(
             "message sent to the DLQ", tenant=key.split(":", 1)[0], stage=stage, reason=reason[:200]
         )

@@ -136,7 +136,13 @@ class Listener:
     def _deps(self, config: TenantConfig) -> StreamDeps:
         session = http_session(self.settings.salesforce_ca_file)
         authenticator = authenticator_for(config.salesforce, self.environ, session)
-        orgapi = OrgApi(authenticator, session, config.salesforce.api_version, sleep=time.sleep)
+        orgapi = OrgApi(
+            authenticator,
+            session,
+            config.salesforce.api_version,
+            sleep=time.sleep,
+            tenant=config.tenant,
+        )
         return StreamDeps(
             producer=self.producer,
             authenticator=authenticator,

@@ -21,6 +21,7 @@ from simple_salesforce.exceptions import SalesforceError
 from connectors.salesforce.auth import Authenticator
 from connectors.salesforce.classifier import Decision, Failure, classify
 from connectors.salesforce.errors import AuthenticationFailed, SalesforceApiError
+from connectors.telemetry.metrics import API_REQUESTS, API_USAGE
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -70,12 +71,14 @@ class OrgApi:
     sleep: Callable[[float], None]
     governor: QuotaGovernor = field(default_factory=QuotaGovernor)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    tenant: str = ""  # the metrics' label
     _client: Salesforce | None = None
     _describes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def call(self, action: Callable[[Salesforce], T]) -> T:
         for attempt in range(self.retry.attempts):
             self.sleep(self.governor.delay())
+            API_REQUESTS.labels(self.tenant).inc()
             try:
                 result = action(self._sf())
             except (SalesforceError, requests.RequestException, AuthenticationFailed) as e:
@@ -118,6 +121,7 @@ class OrgApi:
         usage = getattr(self._client, "api_usage", {}).get("api-usage")
         if usage is not None:
             self.governor.observe(int(usage.used), int(usage.total))
+            API_USAGE.labels(self.tenant).set(int(usage.used) / max(1, int(usage.total)))
 
     # --- reads ---------------------------------------------------------------------------------
 

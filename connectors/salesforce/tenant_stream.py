@@ -35,6 +35,12 @@ from connectors.salesforce.streaming import (
     StreamingAuthenticator,
     StreamingClient,
 )
+from connectors.telemetry.metrics import (
+    DLQ_MESSAGES,
+    MESSAGES_IN,
+    MESSAGES_OUT,
+    SUBSCRIPTION_UP,
+)
 from schemas.changes import ChangeSource, SalesforceChange
 from schemas.tenant import TenantConfig
 
@@ -133,10 +139,12 @@ class TenantStream:
             for channel in self.channels:
                 await client.subscribe(channel)
             self.log.info("subscribed", channels=sorted(self.channels))
+            SUBSCRIPTION_UP.labels(self.config.tenant).set(1)
             await self._run_catch_ups()
             async for message in client:
                 await self._handle(message)
         finally:
+            SUBSCRIPTION_UP.labels(self.config.tenant).set(0)
             ticker.cancel()
             await client.close()
 
@@ -177,6 +185,7 @@ class TenantStream:
 
     async def _handle(self, message: dict[str, Any]) -> None:
         self.received += 1
+        MESSAGES_IN.labels("listener", self.config.tenant).inc()
         channel = str(message.get("channel"))
         try:
             result = normalize(self.config.tenant, message)
@@ -202,6 +211,7 @@ class TenantStream:
             for c in changes
         ]
         self.published += len(futures)
+        MESSAGES_OUT.labels("listener", self.config.tenant).inc(len(futures))
         checkpointer = self._checkpointers.get(channel)
         if checkpointer is None:
             return
@@ -223,6 +233,7 @@ class TenantStream:
             }
         )
         self.log.warning("malformed change event sent to the DLQ", reason=reason)
+        DLQ_MESSAGES.labels("listener", self.config.tenant).inc()
         await self.deps.producer.send(SF_CHANGES + DLQ_SUFFIX, self.config.tenant, value.encode())
 
     # --- REST reads ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +21,12 @@ from tests.connectors.salesforce.builders import sfsim_environ
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class Pipeline:
@@ -48,6 +55,7 @@ class Pipeline:
             }
         )
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.metrics: dict[str, str] = {}
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -67,9 +75,13 @@ class Pipeline:
         assert done.returncode == 0, done.stderr
 
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """A process with a `/metrics` port of its own (`self.metrics[name]`)."""
+        port = free_port()
+        self.metrics[name] = f"http://127.0.0.1:{port}/metrics"
+        env = self.env | {"METRICS_PORT": str(port), "METRICS_HOST": "127.0.0.1"}
         with (self.workdir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, *args], cwd=REPO, env=self.env, stdout=log, stderr=log
+                [sys.executable, *args], cwd=REPO, env=env, stdout=log, stderr=log
             )
         self.processes.append(process)
         return process

@@ -1,0 +1,1 @@
+"""Prometheus metrics of every gather-sync process (listener, worker, sink)."""

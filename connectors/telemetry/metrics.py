@@ -1,0 +1,100 @@
+"""The metrics every process exports at `/metrics`, one definition each.
+
+Counters are per stage (listener, worker, sink) and tenant, so a dashboard can follow one
+tenant's changes through the pipeline. Names follow Prometheus' conventions (base units, a
+`_total` suffix on counters): https://prometheus.io/docs/practices/naming/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import structlog
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = structlog.get_logger(__name__)
+
+MESSAGES_IN = Counter("gather_sync_messages_in", "Messages a stage took in", ["stage", "tenant"])
+MESSAGES_OUT = Counter(
+    "gather_sync_messages_out",
+    "Messages a stage handed on (listener: changes to Kafka; worker: upserts; sink: rows)",
+    ["stage", "tenant"],
+)
+DLQ_MESSAGES = Counter(
+    "gather_sync_dlq_messages", "Messages a stage sent to a dead-letter topic", ["stage", "tenant"]
+)
+END_TO_END_DELAY = Histogram(
+    "gather_sync_end_to_end_delay_seconds",
+    "From the Salesforce commit to the store's commit of the row (backfills count as old)",
+    ["tenant"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, float("inf")),
+)
+SUBSCRIPTION_UP = Gauge(
+    "gather_sync_subscription_up", "1 while the tenant's CometD session is subscribed", ["tenant"]
+)
+API_REQUESTS = Counter(
+    "gather_sync_salesforce_api_requests", "Salesforce REST calls made", ["tenant"]
+)
+API_USAGE = Gauge(
+    "gather_sync_salesforce_api_usage_ratio",
+    "Daily API requests used / allowed, from Sforce-Limit-Info",
+    ["tenant"],
+)
+
+
+class MetricsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METRICS_", frozen=True, extra="ignore")
+
+    port: int = Field(
+        default=9100, ge=0, le=65535, description="METRICS_PORT: /metrics port; 0 turns it off"
+    )
+    host: str = Field(default="0.0.0.0", description="METRICS_HOST: address to listen on")
+
+
+def serve(settings: MetricsSettings, process: str) -> bool:
+    """Start `/metrics`; a port already taken is logged, never fatal to the pipeline."""
+    if settings.port == 0:
+        return False
+    try:
+        start_http_server(settings.port, settings.host)
+    except OSError as e:
+        log.error(
+            "metrics not served; set METRICS_PORT",
+            process=process,
+            port=settings.port,
+            error=str(e),
+        )
+        return False
+    log.info(
+        "metrics served", process=process, url=f"http://{settings.host}:{settings.port}/metrics"
+    )
+    return True
+
+
+class FreshnessCollector(Collector):
+    """`gather_sync_freshness_seconds{tenant}`: now minus the newest applied commit, at scrape."""
+
+    def __init__(
+        self, newest: Callable[[], dict[str, datetime]], now: Callable[[], datetime]
+    ) -> None:
+        self._newest, self._now = newest, now
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "gather_sync_freshness_seconds",
+            "Age of the newest Salesforce commit applied to the store",
+            labels=["tenant"],
+        )
+        now = self._now()
+        for tenant, commit_at in sorted(self._newest().items()):
+            family.add_metric([tenant], max(0.0, (now - commit_at).total_seconds()))
+        yield family
+
+
+def register_freshness(collector: FreshnessCollector) -> None:
+    REGISTRY.register(collector)
