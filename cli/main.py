@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, lag, listen, replay, run, sink, tenants
+from cli import backfill, dashboard, lag, listen, replay, run, sink, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -120,6 +120,12 @@ def _kafka_ops(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
+def _monitoring(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dashboard.add_arguments(
+        _sub(sub, "dashboard", "web page and /metrics of lag and freshness", dashboard.dashboard)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gather-sync", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -128,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _operations(sub)
     _pipeline(sub)
     _kafka_ops(sub)
+    _monitoring(sub)
     return parser
 
 
