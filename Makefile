@@ -32,6 +32,8 @@ services:
 
 test: venv services
 	deploy/local/helm.sh >/dev/null
+	deploy/local/chromium.sh >/dev/null
+	deploy/local/promtool.sh >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
 	.venv/bin/ruff check .
