@@ -3,42 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from cli.kafka_io import SyncPublisher
-from connectors.kafka.compacted import read_compacted
+from cli.progress import progress
+from cli.tenants import applied_config
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_TENANTS, SF_CHANGES
+from connectors.kafka.topics import SF_CHANGES
 from connectors.salesforce import backfill as engine
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.errors import SalesforceConnectorError
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.settings import ListenerSettings
-from schemas.loader import load_tenant_configs, validate_tenant_config
+from schemas.loader import load_tenant_configs
 from schemas.tenant import TenantConfig
 
 
 def _config(args: argparse.Namespace, kafka: KafkaSettings) -> TenantConfig | None:
     if args.config:
         found = [c for c in load_tenant_configs(Path(args.config)) if c.tenant == args.tenant]
-    else:
-        applied = read_compacted(kafka.consumer_config("gather-sync-backfill"), GATHER_TENANTS)
-        raw = applied.get(args.tenant)
-        found = [validate_tenant_config(json.loads(raw))] if raw else []
-    return found[0] if found else None
-
-
-def _progress(obj: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total if total else width
-    sys.stderr.write(f"\r{obj:<20} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+        return found[0] if found else None
+    return applied_config(kafka, args.tenant)
 
 
 def backfill(args: argparse.Namespace) -> int:
@@ -67,7 +55,7 @@ def backfill(args: argparse.Namespace) -> int:
             config.tenant,
             plans,
             lambda c: publisher.send(SF_CHANGES, c.key, c.model_dump_json().encode()),
-            _progress,
+            progress,
         )
     except SalesforceConnectorError as e:
         print(f"tenant '{config.tenant}': backfill failed: {e}", file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, dashboard, lag, listen, replay, run, sink, tenants
+from cli import backfill, dashboard, lag, listen, replay, reprocess, run, sink, tenants
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -100,6 +100,13 @@ def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fill = _sub(
         sub, "backfill", "load a tenant's existing records into sf.changes", backfill.backfill
     )
+    redo = _sub(
+        sub,
+        "reprocess",
+        "re-evaluate a tenant's records from the worker's state (WORKER_APP_ID)",
+        reprocess.reprocess,
+    )
+    redo.add_argument("--tenant", required=True)
     fill.add_argument("--tenant", required=True)
     fill.add_argument("--objects", help="comma-separated; default: the tenant's synced objects")
     fill.add_argument("--config", help="read the tenant from this file, not gather.tenants")

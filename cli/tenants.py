@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from cli.kafka_io import SyncPublisher
+from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import GATHER_TENANTS
 from schemas.errors import ConfigError
-from schemas.loader import load_tenant_configs
+from schemas.loader import load_tenant_configs, validate_tenant_config
 from schemas.tenant import TenantConfig
+
+
+def applied_config(kafka: KafkaSettings, tenant: str) -> TenantConfig | None:
+    """The tenant's config as applied to gather.tenants, or None."""
+    applied = read_compacted(kafka.consumer_config("gather-sync-cli"), GATHER_TENANTS)
+    raw = applied.get(tenant)
+    return validate_tenant_config(json.loads(raw)) if raw else None
 
 
 def _load(path: str) -> list[TenantConfig] | None:

@@ -8,7 +8,8 @@
   murmur2 partitioner for both clients).
 - `gather.tenants` -> the `tenant-configs` global table; every worker re-evaluates its own
   records of a tenant whose config changed (a timer compares config digests).
-Tables are in memory and rebuilt from their changelog topics on start.
+Tables live in WORKER_STORE (memory, rebuilt from their changelog topics on start, or RocksDB
+on disk); `gather-sync reprocess` reads the same changelogs.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import faust
 import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import (
@@ -46,19 +46,10 @@ from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 from streams.evaluator import DealMove, Evaluator
 from streams.merge import RecordState
+from streams.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 V = TypeVar("V")
-
-
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WORKER_", frozen=True, extra="ignore")
-
-    app_id: str = Field(
-        default="gather-sync-worker", description="WORKER_APP_ID: the consumer group"
-    )
-    web_port: int = Field(default=6066, description="WORKER_WEB_PORT: Faust's web server")
-    datadir: str = Field(default=".local/faust", description="WORKER_DATADIR: Faust's local state")
 
 
 class BytesTable(MutableMapping[str, V]):
@@ -137,7 +128,7 @@ partitions = _source_partitions(kafka)
 app = faust.App(
     settings.app_id,
     broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
-    store="memory://",
+    store=settings.store,
     topic_partitions=partitions,
     topic_replication_factor=kafka.replication_factor,
     key_serializer="raw",

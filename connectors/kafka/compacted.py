@@ -1,35 +1,64 @@
-"""Reading a compacted topic whole: the newest value of every key (configs, checkpoints)."""
+"""Reading a compacted topic whole: the newest value of every key (configs, checkpoints, the
+worker's table changelogs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
+
+
+def _everything(_key: str) -> bool:
+    return True
+
+
+def _quiet(_read: int, _total: int) -> None:
+    return None
 
 
 def read_compacted(
-    consumer_config: dict[str, Any], topic: str, timeout: float = 30.0
+    consumer_config: dict[str, Any],
+    topic: str,
+    timeout: float = 30.0,
+    keep: Callable[[str], bool] = _everything,
+    progress: Callable[[int, int], None] = _quiet,
 ) -> dict[str, bytes]:
-    """The newest value of every key of a compacted topic (tombstones drop the key)."""
+    """The newest value of every key of a compacted topic that `keep` accepts (tombstones drop
+    the key); `progress(read, total)` follows the offsets read up to the ends seen at start."""
     consumer = Consumer(consumer_config | {"enable.auto.commit": False})
     try:
-        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
-            for p in partitions
-        }
+        ends = _ends(consumer, topic, timeout)
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
         latest: dict[str, bytes] = {}
-        open_ends = {p: e for p, e in ends.items() if e > 0}
+        open_ends, total = {p: e for p, e in ends.items() if e > 0}, sum(ends.values())
+        position = dict.fromkeys(ends, 0)  # next offset per partition: compaction leaves gaps
         while open_ends and (message := consumer.poll(timeout)) is not None:
             if message.error() is None:
-                key, value = (message.key() or b"").decode(), message.value()
-                if value is None:
-                    latest.pop(key, None)
-                else:
-                    latest[key] = value
-                if (message.offset() or 0) + 1 >= open_ends.get(message.partition() or 0, 0):
-                    open_ends.pop(message.partition() or 0, None)
+                _keep_newest(latest, message, keep)
+                partition = message.partition() or 0
+                position[partition] = (message.offset() or 0) + 1
+                if position[partition] >= open_ends.get(partition, 0):
+                    open_ends.pop(partition, None)
+                if not open_ends or position[partition] % 1000 == 0:
+                    progress(sum(min(position[p], ends[p]) for p in ends), total)
         return latest
     finally:
         consumer.close()
+
+
+def _ends(consumer: Consumer, topic: str, timeout: float) -> dict[int, int]:
+    partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+    return {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1] for p in partitions
+    }
+
+
+def _keep_newest(latest: dict[str, bytes], message: Message, keep: Callable[[str], bool]) -> None:
+    key, value = (message.key() or b"").decode(), message.value()
+    if not keep(key):
+        return
+    if value is None:
+        latest.pop(key, None)
+    else:
+        latest[key] = value

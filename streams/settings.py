@@ -1,0 +1,28 @@
+"""The Faust worker's settings (one frozen class for the deployable); Kafka's are KafkaSettings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKER_", frozen=True, extra="ignore")
+
+    app_id: str = Field(
+        default="gather-sync-worker",
+        description="WORKER_APP_ID: the consumer group, and the prefix of the tables' changelogs",
+    )
+    web_port: int = Field(default=6066, description="WORKER_WEB_PORT: Faust's web server")
+    datadir: str = Field(default=".local/faust", description="WORKER_DATADIR: Faust's local state")
+    store: Literal["memory://", "rocksdb://"] = Field(
+        default="memory://",
+        description="WORKER_STORE: where tables live between restarts; memory:// rebuilds them "
+        "from their changelogs at start, rocksdb:// keeps them on disk under WORKER_DATADIR",
+    )
+
+    def changelog(self, table: str) -> str:
+        """Faust's name for a table's changelog topic (faust/tables/base.py)."""
+        return f"{self.app_id}-{table}-changelog"
