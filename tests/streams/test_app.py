@@ -20,7 +20,6 @@ from connectors.kafka.topics import (
     GATHER_TENANTS,
     GATHER_USERS,
     SF_CHANGES,
-    provision_contract_topics,
 )
 from schemas.changes import ChangeType, SalesforceChange
 from schemas.gather import GatherUpsert
@@ -29,42 +28,45 @@ from tests.builders import a_tenant_config
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
 ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
 
 
-@pytest.fixture
-def worker(kafka_settings: KafkaSettings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    provision_contract_topics(kafka_settings)
+@pytest.fixture(params=["memory://", "rocksdb://"])
+def worker(
+    request: pytest.FixtureRequest, kafka_settings: KafkaSettings, tmp_path: Path
+) -> Iterator[str]:
+    """The worker on a topic prefix of its own, with its tables in memory or in RocksDB;
+    yields the prefix."""
+    prefix = f"app-{uuid.uuid4().hex[:8]}."
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "KAFKA_PARTITIONS": "3",
+        "METRICS_PORT": "0",
         "WORKER_APP_ID": f"worker-{uuid.uuid4().hex[:8]}",
         "WORKER_DATADIR": str(tmp_path / "faust"),
+        "WORKER_STORE": request.param,
     }
+    subprocess.run(
+        [sys.executable, "-m", "cli.main", "topics", "provision"], cwd=REPO, env=env, check=True
+    )
     with (tmp_path / "worker.log").open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "faust",
-                "-A",
-                "streams.app",
-                "worker",
-                "-l",
-                "warn",
-                "--without-web",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, *WORKER], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    yield process
+    yield prefix
     process.terminate()
     process.wait(timeout=60)
+    if request.param == "rocksdb://":
+        assert list((tmp_path / "faust").rglob("*.sst")) or list(
+            (tmp_path / "faust").rglob("*.log")
+        )
 
 
 def send(
     producer: Producer,
+    prefix: str,
     tenant: str,
     obj: str,
     record_id: str,
@@ -80,13 +82,15 @@ def send(
         version=Version(commit_ts=ts),
         fields=fields,
     )
-    producer.produce(SF_CHANGES, key=change.key.encode(), value=change.model_dump_json().encode())
+    value = change.model_dump_json().encode()
+    producer.produce(prefix + SF_CHANGES, key=change.key.encode(), value=value)
 
 
 def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upserted(
     kafka_settings: KafkaSettings,
-    worker: subprocess.Popen[bytes],
+    worker: str,
 ) -> None:
+    prefix = worker
     tenant = f"w-{uuid.uuid4().hex[:8]}"
     config = a_tenant_config(
         tenant=tenant,
@@ -94,13 +98,34 @@ def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upsert
         contacts={"sync_mode": "create_new", "id_field": "Email"},
     )
     producer = Producer(kafka_settings.producer_config())
-    producer.produce(GATHER_TENANTS, key=tenant.encode(), value=json.dumps(config).encode())
-    send(
-        producer, tenant, "Account", ACCOUNT, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1"
+    producer.produce(
+        prefix + GATHER_TENANTS, key=tenant.encode(), value=json.dumps(config).encode()
     )
-    send(producer, tenant, "Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACCOUNT, IsWon=True)
     send(
         producer,
+        prefix,
+        tenant,
+        "Account",
+        ACCOUNT,
+        1,
+        ChangeType.CREATE,
+        Name="Acme",
+        AccountNumber="A-1",
+    )
+    send(
+        producer,
+        prefix,
+        tenant,
+        "Opportunity",
+        DEAL,
+        2,
+        ChangeType.CREATE,
+        AccountId=ACCOUNT,
+        IsWon=True,
+    )
+    send(
+        producer,
+        prefix,
         tenant,
         "Contact",
         CONTACT,
@@ -112,8 +137,8 @@ def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upsert
     )
     assert producer.flush(30) == 0
     accounts, users = (
-        ChangesReader(kafka_settings, GATHER_ACCOUNTS),
-        ChangesReader(kafka_settings, GATHER_USERS),
+        ChangesReader(kafka_settings, prefix + GATHER_ACCOUNTS),
+        ChangesReader(kafka_settings, prefix + GATHER_USERS),
     )
 
     assert wait_until(lambda: bool(_poll(accounts, tenant)), timeout=240, step=0)
