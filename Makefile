@@ -59,7 +59,7 @@ run: venv
 	.venv/bin/gather-sync run
 
 # Benchmarks stay out of `make test` (and CI): they take minutes and claim figures.
-bench: bench-sfsim bench-listener
+bench: bench-sfsim bench-listener bench-pipeline
 
 bench-sfsim: venv
 	.venv/bin/python -m bench.sfsim_delivery
@@ -68,6 +68,15 @@ bench-listener: venv
 	deploy/local/kafka.sh start >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	.venv/bin/python -m bench.listener_500
+
+# The whole pipeline: e2e delay, a 1,000,000-record backfill, Faust and sink against bare loops.
+# `make bench-pipeline BENCH_PIPELINE_ARGS=--quick` for a smoke run.
+bench-pipeline: venv
+	deploy/local/kafka.sh start >/dev/null
+	deploy/local/postgres.sh start >/dev/null
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
+	.venv/bin/python -m bench.pipeline $(BENCH_PIPELINE_ARGS)
 
 schema: venv
 	.venv/bin/gather-sync schema export --out docs/tenant-config.schema.json

@@ -1,0 +1,751 @@
+"""The whole pipeline on this machine: end-to-end delay, a 1,000,000-record backfill, and each
+stage's throughput against a bare baseline measured in the same run.
+
+    .venv/bin/python -m bench.pipeline            # or: make bench-pipeline
+    .venv/bin/python -m bench.pipeline --quick    # small sizes, a couple of minutes
+
+Needs the local broker and PostgreSQL (KAFKA_BOOTSTRAP_SERVERS and GATHER_DATABASE_URL, else
+`deploy/local/kafka.sh start` and `deploy/local/postgres.sh start` are run). Each scenario has
+a topic prefix (KAFKA_TOPIC_PREFIX), consumer groups and a PostgreSQL database of its own, so
+nothing of the shared broker's history is read; all are deleted at the end.
+
+1. e2e: `sfsim serve` on real time with live traffic, a tenant applied, the listener, the Faust
+   worker and the sink as processes into PostgreSQL. Delay of a change = the store row's
+   `updated_at` (the sink's clock) minus the Salesforce commit time (the row's newest version).
+2. backfill: sfsim loaded with N Accounts (a state file built by `bench.pipeline_data`),
+   `gather-sync backfill` (Bulk API 2.0) with the worker and the sink running; records/s =
+   N / seconds from the backfill's start until the store holds them all.
+3. faust: the worker over a pre-filled `sf.changes` until all its upserts are out, against a
+   bare aiokafka loop that consumes, parses with pydantic and produces a message of that size.
+4. sink: `gather-sync sink` over pre-filled Gather topics until it committed every offset,
+   against bare psycopg `executemany` upserts of the same rows in batches of SINK_BATCH_SIZE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
+from psycopg.types.json import Jsonb
+
+from bench import pipeline_kit as kit
+from bench.pipeline_data import cdc_changes, expected_upserts
+from connectors.gather.rows import merge
+from connectors.gather.sink import SinkSettings
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import TopicSpec, provision_topics
+from schemas.changes import SalesforceChange
+from schemas.gather import EntityKind, GatherUpsert
+from schemas.loader import validate_tenant_config
+from schemas.tenant import TenantConfig
+from schemas.versions import Version
+
+TENANT = "bench"
+SCENARIOS = ("e2e", "backfill", "faust", "sink")
+TOPIC_OF_KIND = {
+    EntityKind.ACCOUNT: "gather.accounts",
+    EntityKind.USER: "gather.users",
+    EntityKind.RECORD: "gather.records",
+}
+QUICK = {"records": 20_000, "messages": 5_000, "seconds": 20.0, "warmup": 15.0}
+FULL = {"records": 1_000_000, "messages": 100_000, "seconds": 60.0, "warmup": 30.0}
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    run: str
+    svc: kit.Services
+    kafka: KafkaSettings
+    root: Path
+    args: argparse.Namespace
+    stages: list[kit.Stage] = field(default_factory=list)
+    others: list[subprocess.Popen[str]] = field(default_factory=list)
+    databases: list[str] = field(default_factory=list)
+    problems: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    _data: tuple[list[SalesforceChange], list[GatherUpsert]] | None = None
+
+    def stage(self, name: str, db: bool) -> kit.Stage:
+        stage = kit.open_stage(self.run, name, self.svc, self.root, self.args.partitions, db)
+        self.stages.append(stage)
+        if stage.database:
+            self.databases.append(stage.database)
+        return stage
+
+    def data(self) -> tuple[list[SalesforceChange], list[GatherUpsert]]:
+        """Scenarios 3 and 4 share one change stream and the upserts it gives."""
+        if self._data is None:
+            changes = cdc_changes(TENANT, self.args.messages)
+            self._data = changes, expected_upserts(offline_config(), changes)
+        return self._data
+
+    def finish(self, stage: kit.Stage) -> None:
+        kit.stop(stage)
+        for process in self.others:
+            _end(process)
+        self.problems[stage.name] = kit.log_problems(stage)
+
+    def close(self) -> None:
+        for stage in self.stages:
+            kit.stop(stage)
+        for process in self.others:
+            _end(process)
+        if self.args.keep:
+            return
+        for name in self.databases:
+            kit.drop_database(self.svc.admin_url, name)
+        groups = [g for s in self.stages for g in _groups(s)]
+        kit.delete_run_groups(self.kafka, groups)
+        kit.delete_run_topics(self.kafka, self.run)
+
+
+def _groups(stage: kit.Stage) -> list[str]:
+    env = stage.env()
+    names = ("LISTENER_GROUP_ID", "WORKER_APP_ID", "SINK_GROUP_ID")
+    return [env[n] for n in names] + [f"{stage.tag}-bare"]
+
+
+def _end(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def tenant_document(credentials: dict[str, Any] | None, contacts: bool) -> dict[str, Any]:
+    url = credentials["url"] if credentials else "https://sfsim.invalid"
+    client_id = credentials["client_id"] if credentials else "bench"
+    document: dict[str, Any] = {
+        "tenant": TENANT,
+        "salesforce": {
+            "instance_url": url,
+            "login_url": url,
+            "auth": {
+                "flow": "client_credentials",
+                "client_id": client_id,
+                "client_secret": {"env": kit.SECRET_VAR},
+            },
+        },
+        "accounts": {"sync_mode": "create_new", "id_field": "Id"},
+    }
+    if contacts:
+        document["contacts"] = {"sync_mode": "create_new", "id_field": "Email"}
+    return document
+
+
+def offline_config() -> TenantConfig:
+    return validate_tenant_config(tenant_document(None, contacts=True))
+
+
+# --- sfsim ---------------------------------------------------------------------------------------
+
+
+def sfsim(stage: kit.Stage, ctx: Context, *options: str) -> dict[str, Any]:
+    """`sfsim serve` as its own process (logs in the stage's directory); its credentials."""
+    tls = stage.workdir / "sfsim"
+    tls.mkdir(exist_ok=True)
+    with (stage.workdir / "sfsim.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sfsim.cli", "serve", "--tls-dir", str(tls), *options],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=kit.REPO,
+        )
+    ctx.others.append(process)
+    assert process.stdout is not None
+    credentials: dict[str, Any] = json.loads(process.stdout.readline())
+    stage.extra = {
+        kit.SECRET_VAR: credentials["client_secret"],
+        "LISTENER_SALESFORCE_CA_FILE": credentials["ca"],
+    }
+    return credentials
+
+
+def sfsim_state(credentials: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{credentials['url']}/sfsim/admin/state", data=b"{}", method="POST"
+    )
+    context = ssl.create_default_context(cafile=credentials["ca"])
+    with urllib.request.urlopen(request, context=context, timeout=60) as response:
+        state: dict[str, Any] = json.loads(response.read())
+    return state
+
+
+# --- 1. end-to-end delay -------------------------------------------------------------------------
+
+CHANGED_ROWS = """
+SELECT 'accounts', tenant, id, trait_versions, deleted_version, updated_at
+  FROM accounts WHERE updated_at >= %(since)s
+UNION ALL
+SELECT 'users', tenant, id, trait_versions, deleted_version, updated_at
+  FROM users WHERE updated_at >= %(since)s
+"""
+
+
+@dataclass
+class Delays:
+    written: list[float] = field(default_factory=list)  # updated_at - commit, ms
+    seen: list[float] = field(default_factory=list)  # first poll that saw it - commit, ms
+    keys: set[tuple[Any, ...]] = field(default_factory=set)
+
+
+def scenario_e2e(ctx: Context) -> dict[str, Any]:
+    a = ctx.args
+    stage = ctx.stage("e2e", db=True)
+    options = ["--accounts", str(a.e2e_accounts), "--traffic-rate", str(a.rate)]
+    credentials = sfsim(stage, ctx, *options, "--poll-timeout-ms", "30000")
+    kit.apply_config(stage, tenant_document(credentials, contacts=True))
+    load_start = kit.load()
+    start_pipeline(ctx, stage, credentials)
+    kit.cli(stage, "backfill", "--tenant", TENANT)
+    time.sleep(a.warmup)
+    start_ms = time.time() * 1000
+    end_ms = start_ms + a.seconds * 1000
+    delays = sample_delays(stage.database_url, start_ms, end_ms, a.seconds + a.drain)
+    result = {
+        "rate": a.rate,
+        "seconds": a.seconds,
+        "rows": len(delays.written),
+        "written_ms": summary(delays.written),
+        "seen_ms": summary(delays.seen),
+    }
+    return result | usage(stage, load_start) | finish(ctx, stage)
+
+
+def start_pipeline(ctx: Context, stage: kit.Stage, credentials: dict[str, Any]) -> None:
+    kit.spawn(stage, "sink", ["-m", "cli.main", "sink"])
+    kit.spawn(stage, "worker", kit.WORKER)
+    kit.spawn(stage, "listener", ["-m", "cli.main", "listen"])
+    assert wait_stable(ctx, stage.env()["WORKER_APP_ID"]), "the worker did not start"
+    subscribed = kit.wait_for(lambda: sfsim_state(credentials)["cometd_polling"] >= 1, 120, 1)
+    assert subscribed, "the listener did not subscribe"
+
+
+def wait_stable(ctx: Context, group: str) -> bool:
+    admin = AdminClient(ctx.kafka.admin_config())
+    return kit.wait_for(lambda: kit.group_stable(admin, group), 180, 1)
+
+
+def sample_delays(url: str, start_ms: float, end_ms: float, seconds: float) -> Delays:
+    """Poll the store every 0.2 s; each (row, newest version) committed in the window counts
+    once. Rows written later than `seconds` from now are not waited for."""
+    since = datetime.fromtimestamp(start_ms / 1000, UTC)
+    delays = Delays()
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(kit.libpq(url), autocommit=True) as db:
+        while time.monotonic() < deadline:
+            polled_ms = time.time() * 1000
+            for row in db.execute(CHANGED_ROWS, {"since": since}).fetchall():
+                record(delays, row, (start_ms, end_ms), polled_ms)
+            time.sleep(0.2)
+    return delays
+
+
+def record(delays: Delays, row: Any, window: tuple[float, float], polled_ms: float) -> None:
+    table, tenant, gather_id, versions, deleted_version, updated_at = row
+    encoded = [*versions.values(), *([deleted_version] if deleted_version else [])]
+    newest = max((Version.decode(v) for v in encoded), key=Version.as_tuple)
+    key = (table, tenant, gather_id, newest.as_tuple())
+    if not window[0] <= newest.commit_ts <= window[1] or key in delays.keys:
+        return
+    delays.keys.add(key)
+    delays.written.append(updated_at.timestamp() * 1000 - newest.commit_ts)
+    delays.seen.append(polled_ms - newest.commit_ts)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values
+    return {"p50": cuts[49] if len(cuts) > 1 else cuts[0], "p99": cuts[-1], "max": max(values)}
+
+
+# --- 2. backfill ---------------------------------------------------------------------------------
+
+
+def scenario_backfill(ctx: Context) -> dict[str, Any]:
+    n = ctx.args.records
+    stage = ctx.stage("backfill", db=True)
+    seeded = seed_state(stage.workdir / "org.json", n)
+    began = time.monotonic()
+    credentials = sfsim(stage, ctx, "--state-file", str(stage.workdir / "org.json"))
+    seeded["sfsim_load_s"] = time.monotonic() - began
+    kit.apply_config(stage, tenant_document(credentials, contacts=False))
+    load_start = kit.load()
+    for name in ("sink", "worker"):
+        kit.spawn(stage, name, ["-m", "cli.main", "sink"] if name == "sink" else kit.WORKER)
+    for group in (stage.env()["WORKER_APP_ID"], stage.env()["SINK_GROUP_ID"]):
+        assert wait_stable(ctx, group), f"{group} did not become stable"
+    timing = run_backfill(ctx, stage, n)
+    result = seeded | timing | {"records": n}
+    return result | usage(stage, load_start) | finish(ctx, stage)
+
+
+def seed_state(path: Path, accounts: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.pipeline_data", "--accounts", str(accounts), "--out", path],
+        cwd=kit.REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    made = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"seed_s": made["seconds"], "seed_peak_rss_mib": made["peak_rss_mib"]}
+
+
+def run_backfill(ctx: Context, stage: kit.Stage, n: int) -> dict[str, Any]:
+    """Start `gather-sync backfill`; poll the store (and each stage's progress) every 2 s."""
+    started = time.monotonic()
+    backfill = kit.spawn(stage, "backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT])
+    consumer = Consumer(ctx.kafka.consumer_config(f"{stage.tag}-reader"))
+    timeline: list[dict[str, float]] = []
+    published_s, stored = 0.0, 0
+    deadline = started + max(1800.0, n / 100)
+    with psycopg.connect(kit.libpq(stage.database_url), autocommit=True) as db:
+        while stored < n and time.monotonic() < deadline:
+            time.sleep(2)
+            if not published_s and backfill.poll() is not None:
+                published_s = time.monotonic() - started
+            stored = store_count(db)
+            timeline.append(progress(consumer, stage, time.monotonic() - started, stored))
+    seconds = time.monotonic() - started
+    consumer.close()
+    return {
+        "stored": stored,
+        "seconds": seconds,
+        "records_per_s": stored / seconds,
+        "backfill_exit": backfill.poll(),
+        "published_s": published_s,
+        "timeline": timeline,
+    }
+
+
+def store_count(db: psycopg.Connection[Any]) -> int:
+    row = db.execute("SELECT count(*) FROM accounts WHERE tenant = %s", (TENANT,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def progress(consumer: Consumer, stage: kit.Stage, at: float, stored: int) -> dict[str, float]:
+    return {
+        "s": round(at, 1),
+        "sf_changes": kit.end_offsets(consumer, [stage.topic("sf.changes")]),
+        "upserts": kit.end_offsets(consumer, [stage.topic(t) for t in kit.GATHER_TOPICS]),
+        "stored": stored,
+    }
+
+
+# --- 3. Faust worker against a bare aiokafka loop ------------------------------------------------
+
+
+@dataclass
+class Throughput:
+    messages: int
+    seconds: float  # from the start (process or client) until the last output
+    first_s: float  # from the start until the first output
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def steady_rate(self) -> float:
+        busy = self.seconds - self.first_s
+        return self.messages / busy if busy > 0 else self.rate
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self) | {"per_s": self.rate, "steady_per_s": self.steady_rate}
+
+
+def scenario_faust(ctx: Context) -> dict[str, Any]:
+    changes, upserts = ctx.data()
+    stage = ctx.stage("faust", db=False)
+    kit.apply_config(stage, tenant_document(None, contacts=True))
+    source = stage.topic("sf.changes")
+    kit.produce(ctx.kafka, ((source, c.key, c.model_dump_json().encode()) for c in changes))
+    load_start = kit.load()
+    worker, sent = time_worker(ctx, stage, len(changes), len(upserts))
+    rss = kit.peak_rss_mib(stage.processes["worker"].pid)
+    problems = finish(ctx, stage)
+    target = stage.topic("bench.bare-out")
+    admin = AdminClient(ctx.kafka.admin_config())
+    provision_topics(admin, [TopicSpec(target, ctx.args.partitions)], 1)
+    bare = asyncio.run(bare_loop(ctx.svc.bootstrap, source, target, f"{stage.tag}-bare", changes))
+    return {
+        "messages": len(changes),
+        "upserts": len(upserts),
+        "upserts_sent": sent,
+        "worker": worker.as_dict(),
+        "bare": bare.as_dict(),
+        "ratio": worker.rate / bare.rate,
+        "steady_ratio": worker.steady_rate / bare.steady_rate,
+        "worker_peak_rss_mib": rss,
+        "load_start": load_start,
+        "load_end": kit.load(),
+    } | problems
+
+
+def time_worker(
+    ctx: Context, stage: kit.Stage, changes: int, expected: int
+) -> tuple[Throughput, int]:
+    """From the worker's start until the Gather topics hold every expected upsert and no more
+    come for 3 s (the config timer's first tick may re-send a few records already in state), or
+    their count stood still for 60 s. The time is that of the last increase."""
+    consumer = Consumer(ctx.kafka.consumer_config(f"{stage.tag}-reader"))
+    topics = [stage.topic(t) for t in kit.GATHER_TOPICS]
+    started = time.monotonic()
+    kit.spawn(stage, "worker", kit.WORKER)
+    out, first, moved = 0, 0.0, started
+    while not _settled(out >= expected, time.monotonic() - moved):
+        time.sleep(0.25)
+        now_out = kit.end_offsets(consumer, topics)
+        if now_out != out:
+            out, moved = now_out, time.monotonic()
+            first = first or moved - started
+    consumer.close()
+    return Throughput(changes, moved - started, first), out
+
+
+def _settled(complete: bool, still_for: float) -> bool:
+    return (complete and still_for >= 3) or still_for >= 60
+
+
+async def bare_loop(
+    bootstrap: str, source: str, target: str, group: str, changes: list[SalesforceChange]
+) -> Throughput:
+    """Consume each message, parse it with pydantic, produce one message of its size."""
+    started = time.monotonic()
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        done, first = await _pump(consumer, producer, target, len(changes), started)
+        await producer.flush()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return Throughput(done, time.monotonic() - started, first)
+
+
+async def _pump(
+    consumer: Any, producer: Any, target: str, expected: int, started: float
+) -> tuple[int, float]:
+    done, first = 0, 0.0
+    while done < expected:
+        batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
+        for messages in batches.values():
+            for message in messages:
+                SalesforceChange.model_validate_json(message.value)
+                await producer.send(target, key=message.key, value=bytes(len(message.value)))
+                done += 1
+        if done and not first:
+            first = time.monotonic() - started
+    return done, first
+
+
+# --- 4. sink against bare batched upserts --------------------------------------------------------
+
+VALUE_COLUMNS = ("sf_id", "traits", "trait_versions", "deleted", "deleted_version")
+TABLES: dict[EntityKind, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    EntityKind.ACCOUNT: ("accounts", ("tenant", "id"), ()),
+    EntityKind.USER: ("users", ("tenant", "id"), ("sf_account_id",)),
+    EntityKind.RECORD: ("records", ("tenant", "model", "id"), ()),
+}
+
+
+def scenario_sink(ctx: Context) -> dict[str, Any]:
+    _, upserts = ctx.data()
+    stage = ctx.stage("sink", db=True)
+    kit.apply_config(stage, tenant_document(None, contacts=True))
+    kit.produce(ctx.kafka, (_message(stage, u) for u in upserts))
+    load_start = kit.load()
+    sink = time_sink(ctx, stage, len(upserts))
+    rss = kit.peak_rss_mib(stage.processes["sink"].pid)
+    problems = finish(ctx, stage)
+    bare_stage = ctx.stage("bare", db=True)
+    batch = SinkSettings().batch_size
+    bare = bare_upserts(bare_stage.database_url, upserts, batch)
+    return {
+        "upserts": len(upserts),
+        "batch_size": batch,
+        "sink": sink.as_dict(),
+        "bare": bare.as_dict(),
+        "ratio": sink.rate / bare.rate,
+        "steady_ratio": sink.steady_rate / bare.steady_rate,
+        "rows": {"sink": rows_in(stage.database_url), "bare": rows_in(bare_stage.database_url)},
+        "sink_peak_rss_mib": rss,
+        "load_start": load_start,
+        "load_end": kit.load(),
+    } | problems
+
+
+def _message(stage: kit.Stage, upsert: GatherUpsert) -> tuple[str, str, bytes]:
+    return stage.topic(TOPIC_OF_KIND[upsert.kind]), upsert.key, upsert.model_dump_json().encode()
+
+
+def time_sink(ctx: Context, stage: kit.Stage, expected: int) -> Throughput:
+    """From the sink's start until its group committed every offset of the Gather topics (the
+    sink commits a batch's offsets after its database transaction), or stood still for 60 s."""
+    consumer = Consumer(ctx.kafka.consumer_config(stage.env()["SINK_GROUP_ID"]))
+    topics = [stage.topic(t) for t in kit.GATHER_TOPICS]
+    started = time.monotonic()
+    kit.spawn(stage, "sink", ["-m", "cli.main", "sink"])
+    done, first, moved = 0, 0.0, started
+    while done < expected and time.monotonic() - moved < 60:
+        time.sleep(0.25)
+        now_done = kit.committed(consumer, topics)
+        if now_done != done:
+            done, moved = now_done, time.monotonic()
+            first = first or moved - started
+    consumer.close()
+    return Throughput(done, moved - started, first)
+
+
+def bare_upserts(url: str, upserts: list[GatherUpsert], batch: int) -> Throughput:
+    """INSERT ... ON CONFLICT DO UPDATE with executemany, one transaction per batch; the rows
+    are shaped (`rows.merge` onto nothing) before the clock starts."""
+    now = datetime.now(UTC)
+    shaped = [(TABLES[u.kind], _params(u, now)) for u in upserts]
+    with psycopg.connect(kit.libpq(url)) as db:
+        started = time.monotonic()
+        first = 0.0
+        for at in range(0, len(shaped), batch):
+            _write_batch(db, shaped[at : at + batch])
+            first = first or time.monotonic() - started
+        seconds = time.monotonic() - started
+    return Throughput(len(shaped), seconds, first)
+
+
+def _write_batch(db: psycopg.Connection[Any], rows: list[tuple[Any, tuple[Any, ...]]]) -> None:
+    by_table: dict[Any, list[tuple[Any, ...]]] = {}
+    for table, params in rows:
+        by_table.setdefault(table, []).append(params)
+    with db.cursor() as cursor:
+        for table, batch in by_table.items():
+            cursor.executemany(_upsert_sql(*table), batch)
+    db.commit()
+
+
+def _upsert_sql(table: str, keys: tuple[str, ...], extra: tuple[str, ...]) -> str:
+    columns = (*keys, *VALUE_COLUMNS, *extra, "created_at", "updated_at")
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*VALUE_COLUMNS, *extra, "updated_at"))
+    marks = ", ".join(["%s"] * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _params(upsert: GatherUpsert, now: datetime) -> tuple[Any, ...]:
+    assert upsert.gather_id is not None, "the bench tenant creates rows (create_new)"
+    row = merge(None, upsert)
+    keys = (upsert.tenant, *([upsert.model] if upsert.model else []), upsert.gather_id)
+    values = (row.sf_id, Jsonb(row.traits), Jsonb(row.trait_versions), row.deleted)
+    extra = (row.sf_account_id,) if upsert.kind is EntityKind.USER else ()
+    return (*keys, *values, row.deleted_version, *extra, now, now)
+
+
+def rows_in(url: str) -> int:
+    with psycopg.connect(kit.libpq(url)) as db:
+        row = db.execute("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM users)")
+        found = row.fetchone()
+    return int(found[0]) if found else 0
+
+
+# --- shared --------------------------------------------------------------------------------------
+
+
+def usage(stage: kit.Stage, load_start: list[float]) -> dict[str, Any]:
+    return {
+        "worker_peak_rss_mib": kit.peak_rss_mib(stage.processes["worker"].pid),
+        "sink_peak_rss_mib": kit.peak_rss_mib(stage.processes["sink"].pid),
+        "load_start": load_start,
+        "load_end": kit.load(),
+    }
+
+
+def finish(ctx: Context, stage: kit.Stage) -> dict[str, Any]:
+    ctx.finish(stage)
+    return {"log_problems": ctx.problems[stage.name]}
+
+
+RUNNERS = {
+    "e2e": scenario_e2e,
+    "backfill": scenario_backfill,
+    "faust": scenario_faust,
+    "sink": scenario_sink,
+}
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Run {results['run']} of {results['date']}: {m['cores']} cores, {m['mem_gib']} GiB; "
+        f"load average (1, 5, 15 min) {_load(m['load'])} at the start, "
+        f"{_load(results['load_end'])} at the end.",
+        "",
+        "| scenario | size | result | baseline, same run | ratio | peak RSS MiB worker / sink "
+        "| load 1 min start -> end |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    s = results["scenarios"]
+    for name, rows in (("e2e", _e2e_rows), ("backfill", _backfill_rows)):
+        lines += rows(s[name]) if name in s else []
+    lines += _faust_rows(s["faust"]) if "faust" in s else []
+    lines += _sink_rows(s["sink"]) if "sink" in s else []
+    return "\n".join(lines)
+
+
+def _load(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _rss(worker: float | None, sink: float | None) -> str:
+    return " / ".join(f"{v:.0f}" if v else "-" for v in (worker, sink))
+
+
+def _loads(r: dict[str, Any]) -> str:
+    return f"{r['load_start'][0]:.2f} -> {r['load_end'][0]:.2f}"
+
+
+def _e2e_rows(r: dict[str, Any]) -> list[str]:
+    size = f"{r['rate']:g} changes/s in the org for {r['seconds']:g} s; {r['rows']} row versions"
+    rss = _rss(r["worker_peak_rss_mib"], r["sink_peak_rss_mib"])
+    rows = []
+    for label, key in (("store row `updated_at`", "written_ms"), ("seen by a reader", "seen_ms")):
+        d = r[key]
+        result = f"p50 {d['p50']:.0f} ms, p99 {d['p99']:.0f} ms, max {d['max']:.0f} ms"
+        rows.append(_row(f"delay: sfsim commit -> {label}", size, result, "-", "-", rss, _loads(r)))
+    return rows
+
+
+def _backfill_rows(r: dict[str, Any]) -> list[str]:
+    size = f"{r['records']:,} Accounts, Bulk API 2.0 -> PostgreSQL"
+    result = (
+        f"**{r['records_per_s']:,.0f} records/s** ({r['stored']:,} in {r['seconds']:.0f} s; "
+        f"the backfill command ended after {r['published_s']:.0f} s)"
+    )
+    rss = _rss(r["worker_peak_rss_mib"], r["sink_peak_rss_mib"])
+    return [_row("backfill", size, result, "-", "-", rss, _loads(r))]
+
+
+def _faust_rows(r: dict[str, Any]) -> list[str]:
+    w, b = r["worker"], r["bare"]
+    size = f"{r['messages']:,} changes -> {r['upserts_sent']:,} upserts out ({r['upserts']:,} expected)"
+    result = (
+        f"{w['per_s']:,.0f} msg/s from process start ({w['seconds']:.1f} s); "
+        f"{w['steady_per_s']:,.0f} msg/s after the first upsert"
+    )
+    base = f"bare aiokafka consume, parse, produce: {b['per_s']:,.0f} msg/s ({b['seconds']:.1f} s)"
+    ratio = f"{r['ratio']:.3f} ({r['steady_ratio']:.3f} steady)"
+    rss = _rss(r["worker_peak_rss_mib"], None)
+    return [_row("Faust worker", size, result, base, ratio, rss, _loads(r))]
+
+
+def _sink_rows(r: dict[str, Any]) -> list[str]:
+    k, b = r["sink"], r["bare"]
+    size = f"{r['upserts']:,} upserts -> {r['rows']['sink']:,} rows, batches of {r['batch_size']}"
+    result = (
+        f"{k['per_s']:,.0f} rows/s from process start ({k['seconds']:.1f} s); "
+        f"{k['steady_per_s']:,.0f} after the first commit"
+    )
+    base = f"bare `executemany` upserts: {b['per_s']:,.0f} rows/s ({b['seconds']:.1f} s)"
+    ratio = f"{r['ratio']:.3f} ({r['steady_ratio']:.3f} steady)"
+    rss = _rss(None, r["sink_peak_rss_mib"])
+    return [_row("sink", size, result, base, ratio, rss, _loads(r))]
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--records", type=int, help="backfill size (1,000,000; quick 20,000)")
+    parser.add_argument("--messages", type=int, help="Faust and sink size (100,000; quick 5,000)")
+    parser.add_argument("--rate", type=float, default=30.0, help="e2e: org changes a second")
+    parser.add_argument("--seconds", type=float, help="e2e: measured window (60; quick 20)")
+    parser.add_argument("--warmup", type=float, help="e2e: seconds before the window (30)")
+    parser.add_argument("--drain", type=float, default=15.0, help="e2e: seconds after it")
+    parser.add_argument("--e2e-accounts", type=int, default=200, help="e2e: seed accounts")
+    parser.add_argument("--partitions", type=int, default=6, help="partitions of data topics")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--out", type=Path, help="JSON file (.local/bench/pipeline-<time>.json)")
+    parser.add_argument("--keep", action="store_true", help="keep topics and databases")
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.only = [s for s in args.only.split(",") if s]
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    svc = kit.services()
+    now = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "run": uuid.uuid4().hex[:6],
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["python -m bench.pipeline", *(argv or sys.argv[1:])]),
+        "machine": kit.machine(),
+        "source": kit.source_state(),
+        "scenarios": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        ctx = Context(results["run"], svc, kit.kafka_settings(svc), Path(tmp), args)
+        try:
+            for name in args.only:
+                print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
+                results["scenarios"][name] = RUNNERS[name](ctx)
+        finally:
+            ctx.close()
+    results["load_end"] = kit.load()
+    out = args.out or kit.REPO / f".local/bench/pipeline-{now:%Y%m%dT%H%M%S}.json"
+    kit.write_json(out, results)
+    print(render(results))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
