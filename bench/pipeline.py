@@ -667,7 +667,7 @@ def _backfill_rows(r: dict[str, Any]) -> list[str]:
 
 def _faust_rows(r: dict[str, Any]) -> list[str]:
     w, b = r["worker"], r["bare"]
-    size = f"{r['messages']:,} changes -> {r['upserts_sent']:,} upserts out ({r['upserts']:,} expected)"
+    size = f"{r['messages']:,} changes -> {r['upserts_sent']:,} upserts ({r['upserts']:,} expected)"
     result = (
         f"{w['per_s']:,.0f} msg/s from process start ({w['seconds']:.1f} s); "
         f"{w['steady_per_s']:,.0f} msg/s after the first upsert"
