@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,12 @@ from sqlalchemy import func, select
 
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
+from connectors.gather.freshness import read_freshness
 from connectors.gather.schema import accounts, records, users
 from connectors.gather.settings import StoreSettings
+from connectors.gather.sink import SinkSettings
+from connectors.kafka.errors import LagCollectionError
+from connectors.kafka.lag import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import (
     GATHER_ACCOUNTS,
@@ -33,6 +39,7 @@ from connectors.kafka.topics import (
     provision_contract_topics,
 )
 from sfsim.testing import serve_process
+from streams.settings import WorkerSettings
 
 RUN_DIR = Path(".local/run")
 SECRET_VAR = "DEMO_SF_CLIENT_SECRET"
@@ -80,16 +87,35 @@ def _rows(engine: Any) -> tuple[int, int]:
     return count[0], count[1] + count[2]
 
 
-def _summary(consumer: Consumer, engine: Any, started: float, base: dict[str, int]) -> str:
-    changes = _ends(consumer, SF_CHANGES) - base[SF_CHANGES]
+def _lag(collector: LagCollector) -> str:
+    """Messages each stage still has to read (worker: sf.changes; sink: the Gather topics)."""
+    groups = (WorkerSettings().app_id, SinkSettings().group_id)
+    try:
+        samples = collector.collect(LagFilter(groups=groups))
+    except LagCollectionError:
+        return "lag: -"
+    lag = {g: sum(s.lag for s in samples if s.group == g) for g in groups}
+    return f"lag: worker {lag[groups[0]]}, sink {lag[groups[1]]}"
+
+
+def _freshness(engine: Any) -> str:
+    newest = read_freshness(engine).get(TENANT)
+    age = f"{(datetime.now(UTC) - newest).total_seconds():.1f} s" if newest else "-"
+    return f"freshness: {age}"
+
+
+def _summary(watch: Watch) -> str:
+    consumer, engine = watch.consumer, watch.engine
+    changes = _ends(consumer, SF_CHANGES) - watch.base[SF_CHANGES]
     upserts = sum(
-        _ends(consumer, t) - base[t] for t in (GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS)
+        _ends(consumer, t) - watch.base[t] for t in (GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS)
     )
     account_rows, other_rows = _rows(engine)
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - watch.started
     return (
         f"[{elapsed:6.0f} s] changes in: {changes:7d} | upserts out: {upserts:7d} "
-        f"| store: {account_rows} accounts, {other_rows} users and records"
+        f"| store: {account_rows} accounts, {other_rows} users and records "
+        f"| {_lag(watch.collector)} | {_freshness(engine)}"
     )
 
 
@@ -113,42 +139,65 @@ def run(_args: Any) -> int:
         GATHER_TENANTS, key=TENANT.encode(), value=json.dumps(_demo_config(credentials)).encode()
     )
     producer.flush(30)
-    children: list[subprocess.Popen[Any]] = [
-        sfsim,
-        _spawn("listener", ["-m", "cli.main", "listen"], env),
-        _spawn(
-            "worker",
-            ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"],
-            env,
-        ),
-        _spawn("sink", ["-m", "cli.main", "sink"], env),
-    ]
+    children = [sfsim, *_stages(env)]
     time.sleep(5)
     children.append(_spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env))
     return _watch(children, kafka, engine)
+
+
+# Each stage serves /metrics on a port of its own here (in Kubernetes every pod uses 9100).
+STAGES = {
+    "listener": (["-m", "cli.main", "listen"], 9101),
+    "worker": (["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"], 9102),
+    "sink": (["-m", "cli.main", "sink"], 9103),
+    "dashboard": (["-m", "cli.main", "dashboard", "--port", "8080"], 0),
+}
+
+
+def _stages(env: dict[str, str]) -> list[subprocess.Popen[Any]]:
+    children = []
+    for name, (args, port) in STAGES.items():
+        children.append(_spawn(name, args, env | {"METRICS_PORT": str(port)}))
+        if port:
+            print(f"{name:>9}: metrics at http://127.0.0.1:{port}/metrics", flush=True)
+    print("dashboard: http://127.0.0.1:8080/", flush=True)
+    return children
+
+
+@dataclass
+class Watch:
+    consumer: Consumer
+    engine: Any
+    collector: LagCollector
+    base: dict[str, int]
+    started: float
 
 
 def _watch(children: list[subprocess.Popen[Any]], kafka: KafkaSettings, engine: Any) -> int:
     consumer = Consumer(kafka.consumer_config("gather-sync-run-summary"))
     topics = (SF_CHANGES, GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS)
     base = {t: _ends(consumer, t) for t in topics}
-    started = time.monotonic()
+    watch = Watch(consumer, engine, LagCollector(kafka, read_wait=0.5), base, time.monotonic())
     print(f"running; logs in {RUN_DIR}/; Ctrl-C stops everything", flush=True)
     try:
         while True:
             time.sleep(2)
-            print(_summary(consumer, engine, started, base), flush=True)
+            print(_summary(watch), flush=True)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in reversed(children):
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop(children)
         consumer.close()
     print("stopped", flush=True)
     return 0
+
+
+def _stop(children: list[subprocess.Popen[Any]]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in reversed(children):
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()

@@ -23,6 +23,7 @@ import faust
 import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+from faust.exceptions import NotReady
 from pydantic import ValidationError
 
 from connectors.kafka.settings import KafkaSettings
@@ -213,13 +214,20 @@ async def on_tenants(stream: Any) -> None:
 
 @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
 async def reevaluate_changed_configs() -> None:
-    """Each worker re-evaluates its own records of a tenant whose config changed."""
+    """Each worker re-evaluates its own records of a tenant whose config changed (a worker that
+    starts re-evaluates every tenant once, for configs changed while it was down)."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager's, not the ABC's
+    if not recovery.completed.is_set():
+        return  # tables are still being rebuilt, and the producer may not be started yet
     for tenant, digest in configs.digests().items():
         if _seen_digests.get(tenant) == digest:
             continue
-        _seen_digests[tenant] = digest
         config = configs.get(tenant)
         if config is not None:
             upserts = evaluator.on_config(config)
+            try:
+                await _send(upserts)
+            except NotReady:
+                return  # not marked as seen: the next tick sends them again
             log.info("tenant config applied", tenant=tenant, upserts=len(upserts))
-            await _send(upserts)
+        _seen_digests[tenant] = digest

@@ -78,8 +78,9 @@ class Evaluator:
     def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
         """Everything this tenant's state says under its new config."""
         prefix = f"{config.tenant}:"
-        states = [s for k, s in list(self.records.items()) if k.startswith(prefix)]
-        return [u for s in states for u in self._evaluate(config, s)]
+        # keys first: the worker's table decodes a state only when it is read
+        keys = [k for k in list(self.records) if k.startswith(prefix)]
+        return [u for k in keys for u in self._evaluate(config, self.records[k])]
 
     # --- rules ---------------------------------------------------------------------------------
 
