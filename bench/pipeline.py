@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import ssl
 import statistics
 import subprocess
@@ -331,6 +332,8 @@ def run_backfill(ctx: Context, stage: kit.Stage, n: int) -> dict[str, Any]:
                 published_s = time.monotonic() - started
             stored = store_count(db)
             timeline.append(progress(consumer, stage, time.monotonic() - started, stored))
+            if len(timeline) % 30 == 0:
+                print(f"  backfill: {timeline[-1]}", flush=True)
     seconds = time.monotonic() - started
     consumer.close()
     return {
@@ -364,7 +367,7 @@ def progress(consumer: Consumer, stage: kit.Stage, at: float, stored: int) -> di
 class Throughput:
     messages: int
     seconds: float  # from the start (process or client) until the last output
-    first_s: float  # from the start until the first output
+    first_s: float  # from the start until the first output: the start-up
 
     @property
     def rate(self) -> float:
@@ -537,12 +540,10 @@ def bare_upserts(url: str, upserts: list[GatherUpsert], batch: int) -> Throughpu
     shaped = [(TABLES[u.kind], _params(u, now)) for u in upserts]
     with psycopg.connect(kit.libpq(url)) as db:
         started = time.monotonic()
-        first = 0.0
         for at in range(0, len(shaped), batch):
             _write_batch(db, shaped[at : at + batch])
-            first = first or time.monotonic() - started
         seconds = time.monotonic() - started
-    return Throughput(len(shaped), seconds, first)
+    return Throughput(len(shaped), seconds, 0.0)  # connected before the clock: no start-up
 
 
 def _write_batch(db: psycopg.Connection[Any], rows: list[tuple[Any, tuple[Any, ...]]]) -> None:
@@ -620,11 +621,12 @@ def render(results: dict[str, Any]) -> str:
         "| load 1 min start -> end |",
         "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ]
-    s = results["scenarios"]
-    for name, rows in (("e2e", _e2e_rows), ("backfill", _backfill_rows)):
-        lines += rows(s[name]) if name in s else []
-    lines += _faust_rows(s["faust"]) if "faust" in s else []
-    lines += _sink_rows(s["sink"]) if "sink" in s else []
+    rows = {"e2e": _e2e_rows, "backfill": _backfill_rows, "faust": _faust_rows, "sink": _sink_rows}
+    for name, result in results["scenarios"].items():
+        if "error" in result:
+            lines.append(_row(name, "-", f"failed: {result['error']}", "-", "-", "-", "-"))
+        else:
+            lines += rows[name](result)
     return "\n".join(lines)
 
 
@@ -719,6 +721,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_scenario(ctx: Context, name: str) -> dict[str, Any]:
+    """One scenario; a failure is recorded (and its processes stopped), the run goes on."""
+    print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
+    try:
+        return RUNNERS[name](ctx)
+    except Exception as e:
+        for stage in ctx.stages:
+            ctx.finish(stage)
+        print(f"{name} failed: {type(e).__name__}: {e}", flush=True)
+        return {"error": f"{type(e).__name__}: {e}", "log_problems": ctx.problems}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     svc = kit.services()
@@ -729,19 +743,19 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench.pipeline", *(argv or sys.argv[1:])]),
         "machine": kit.machine(),
         "source": kit.source_state(),
+        "worker_store": os.environ.get("WORKER_STORE", "memory:// (the default)"),
         "scenarios": {},
     }
+    out = args.out or kit.REPO / f".local/bench/pipeline-{now:%Y%m%dT%H%M%S}.json"
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         ctx = Context(results["run"], svc, kit.kafka_settings(svc), Path(tmp), args)
         try:
             for name in args.only:
-                print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
-                results["scenarios"][name] = RUNNERS[name](ctx)
+                results["scenarios"][name] = run_scenario(ctx, name)
+                results["load_end"] = kit.load()
+                kit.write_json(out, results)  # a long run keeps what it measured so far
         finally:
             ctx.close()
-    results["load_end"] = kit.load()
-    out = args.out or kit.REPO / f".local/bench/pipeline-{now:%Y%m%dT%H%M%S}.json"
-    kit.write_json(out, results)
     print(render(results))
     print(f"\nwritten to {out}")
     return 0
