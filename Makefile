@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener helm
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener helm check-alerts
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -33,7 +33,6 @@ services:
 test: venv services
 	deploy/local/helm.sh >/dev/null
 	deploy/local/chromium.sh >/dev/null
-	deploy/local/promtool.sh >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
 	.venv/bin/ruff check .
@@ -84,3 +83,10 @@ schema: venv
 stop:
 	deploy/local/kafka.sh stop
 	deploy/local/postgres.sh stop
+
+# promtool's checks of the alert rules and their unit tests (a Go build of about ten minutes,
+# so it is not part of make test; the test suite parses every expression with promql-parser).
+check-alerts:
+	deploy/local/promtool.sh >/dev/null
+	.local/tools/bin/promtool check rules deploy/prometheus/alerts.yaml
+	cd deploy/prometheus && ../../.local/tools/bin/promtool test rules alerts.test.yaml
