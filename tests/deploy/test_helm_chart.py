@@ -359,16 +359,16 @@ def test_given_tenant_secret_refs_when_rendered_then_the_listener_gets_them_as_e
     assert volumes[mount["name"]]["secret"] == {"secretName": "globex-jwt"}
 
 
-def test_given_the_dashboard_on_when_rendered_then_it_serves_http_on_8080_behind_its_service(
+def test_given_the_dashboard_on_when_rendered_then_page_and_metrics_share_the_scraped_port(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     docs = rendered["all-on"]
     (container,) = containers(named(docs, "Deployment", f"{FULL}-dashboard"))
     service = named(docs, "Service", f"{FULL}-dashboard")
 
-    assert container["args"] == ["dashboard"]
-    assert {"name": "http", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
-    assert {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"} in service[
+    assert container["args"] == ["dashboard", "--host", "0.0.0.0", "--port", "9100"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    assert {"name": "http", "port": 8080, "targetPort": "metrics", "protocol": "TCP"} in service[
         "spec"
     ]["ports"]
 
