@@ -19,12 +19,14 @@ from streams.reprocess import decode_deals, decode_records, reevaluate, table_ke
 from streams.settings import WorkerSettings
 
 
-def _state(kafka: KafkaSettings, topic: str, tenant: str) -> dict[str, bytes]:
+def _state(
+    kafka: KafkaSettings, worker: WorkerSettings, table: str, tenant: str
+) -> dict[str, bytes]:
     return read_compacted(
         kafka.consumer_config(f"gather-sync-reprocess-{uuid.uuid4().hex[:8]}"),
-        topic,
+        worker.changelog(table),
         keep=lambda key: table_key(key).startswith(f"{tenant}:"),
-        progress=partial(progress, topic[-28:]),
+        progress=partial(progress, f"state: {table}"),
     )
 
 
@@ -48,8 +50,8 @@ def reprocess(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    records = decode_records(_state(kafka, worker.changelog("records"), config.tenant))
-    deals = decode_deals(_state(kafka, worker.changelog("deals"), config.tenant))
+    records = decode_records(_state(kafka, worker, "records", config.tenant))
+    deals = decode_deals(_state(kafka, worker, "deals", config.tenant))
     upserts = reevaluate(config, records, deals)
     publisher = _publish(kafka, upserts)
     failed = len(upserts) - publisher.acknowledged

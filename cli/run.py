@@ -150,7 +150,10 @@ STAGES = {
     "listener": (["-m", "cli.main", "listen"], 9101),
     "worker": (["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"], 9102),
     "sink": (["-m", "cli.main", "sink"], 9103),
-    "dashboard": (["-m", "cli.main", "dashboard", "--port", "8080"], 0),
+    "dashboard": (
+        ["-m", "cli.main", "dashboard", "--port", "8080", "--group-prefix", "gather-sync-"],
+        0,
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import sfsim_environ
 
 REPO = Path(__file__).resolve().parents[2]
+SINK = ["-m", "cli.main", "sink"]
 WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
 
 
@@ -86,10 +87,15 @@ class Pipeline:
         self.processes.append(process)
         return process
 
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM, as an operator stops a stage before a replay; waits for it to leave."""
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
     def __enter__(self) -> Pipeline:
         done = self.cli("topics", "provision")
         assert done.returncode == 0, done.stderr
-        self.spawn("sink", ["-m", "cli.main", "sink"])
+        self.spawn("sink", SINK)
         self.spawn("worker", WORKER)
         self.spawn("listener", ["-m", "cli.main", "listen"])
         return self

@@ -58,4 +58,4 @@ def test_given_rows_lost_from_the_store_when_the_tenant_is_reprocessed_then_they
 
     assert len(before) > 40  # accounts and their contacts, not a vacuous comparison
     assert "upserts published, 0 failed" in done.stdout
-    assert "upserts" in done.stderr  # the progress bar
+    assert "state: records" in done.stderr and "upserts" in done.stderr  # the progress bars
