@@ -10,14 +10,20 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 import yaml
+from sqlalchemy import Engine, func, select
 
+from connectors.gather.schema import accounts, users
 from connectors.kafka.settings import KafkaSettings
+from sfsim.clock import SystemClock
 from sfsim.testing import ThreadedSfsim
-from tests.connectors.salesforce.builders import sfsim_environ
+from tests.connectors.salesforce.builders import sfsim_environ, tenant_document
+from tests.connectors.salesforce.harness import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SINK = ["-m", "cli.main", "sink"]
@@ -117,3 +123,41 @@ class Pipeline:
 
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def backfilled(
+    kafka: KafkaSettings, engine: Engine, workdir: Path, tenant: str, accounts: int
+) -> Iterator[tuple[ThreadedSfsim, Pipeline]]:
+    """sfsim on real time, the pipeline writing `engine`, one tenant (accounts by Salesforce Id,
+    contacts by email) subscribed and backfilled."""
+    url = engine.url.render_as_string(hide_password=False)
+    with (
+        ThreadedSfsim(workdir / "tls", clock=SystemClock(), accounts=accounts) as org,
+        Pipeline(kafka, org, url, workdir) as pipeline,
+    ):
+        by_id = {"sync_mode": "create_new", "id_field": "Id"}
+        pipeline.apply(tenant_document(org, tenant, accounts=by_id), tenant)
+        assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 1, timeout=90)
+        filled = pipeline.cli("backfill", "--tenant", tenant)
+        assert filled.returncode == 0, filled.stdout + filled.stderr
+        yield org, pipeline
+
+
+def rows(engine: Engine) -> int:
+    with engine.connect() as db:
+        return sum(
+            int(db.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in (accounts, users)
+        )
+
+
+def wait_settled(engine: Engine, timeout: float = 120) -> bool:
+    """The store has rows and their count did not move over three looks, 2 s apart."""
+    seen: list[int] = []
+
+    def settled() -> bool:
+        seen.append(rows(engine))
+        return len(seen) > 2 and seen[-1] == seen[-2] == seen[-3] > 0
+
+    return wait_until(settled, timeout=timeout, step=2)

@@ -14,13 +14,9 @@ from sqlalchemy import Engine
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import GATHER_ACCOUNTS
-from sfsim.clock import SystemClock
-from sfsim.testing import ThreadedSfsim
-from tests.connectors.salesforce.builders import tenant_document
 from tests.connectors.salesforce.harness import Traffic, wait_until
 from tests.e2e.oracle import snapshot
-from tests.e2e.pipeline import SINK, Pipeline
-from tests.e2e.test_reprocess import settled
+from tests.e2e.pipeline import SINK, Pipeline, backfilled, wait_settled
 
 
 def sink_lag(pipeline: Pipeline, topic: str) -> list[dict[str, Any]]:
@@ -33,19 +29,13 @@ def sink_lag(pipeline: Pipeline, topic: str) -> list[dict[str, Any]]:
 def test_given_newer_changes_applied_when_the_sink_replays_its_topic_then_nothing_moves_back(
     kafka_settings: KafkaSettings, postgres_engine: Engine, tmp_path: Path
 ) -> None:
-    url = postgres_engine.url.render_as_string(hide_password=False)
-    with (
-        ThreadedSfsim(tmp_path / "tls", clock=SystemClock(), accounts=30) as org,
-        Pipeline(kafka_settings, org, url, tmp_path) as pipeline,
+    with backfilled(kafka_settings, postgres_engine, tmp_path, "again", accounts=30) as (
+        org,
+        pipeline,
     ):
-        by_id = {"sync_mode": "create_new", "id_field": "Id"}
-        pipeline.apply(tenant_document(org, "again", accounts=by_id), "again")
-        assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 1, timeout=90)
-        assert pipeline.cli("backfill", "--tenant", "again").returncode == 0
         with Traffic(org, changes=4, pause=0.05):  # several versions of many rows in the topics
             time.sleep(8)
-        seen: list[int] = []
-        assert wait_until(lambda: settled(postgres_engine, seen), timeout=120, step=2)
+        assert wait_settled(postgres_engine)
         before = snapshot(postgres_engine)
         pipeline.stop(pipeline.processes[0])  # the sink
 
