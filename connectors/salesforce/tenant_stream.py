@@ -157,18 +157,27 @@ class TenantStream:
 
     def _positions(self) -> dict[str, int]:
         """Where each channel resumes: the newest acknowledged change, else the stored
-        checkpoint. A channel with neither has never been streamed: it starts with new events
-        (its history is the backfill's), and a marker checkpoint (replay id -2) is written at
-        once, so any later session, here or on the replica that takes the tenant over, replays
-        all retained events instead of losing those of the gap (found by the replica test)."""
+        checkpoint. A channel with neither has never been streamed: it starts with new events,
+        and a marker checkpoint (replay id -2) is written at once, so any later session, here or
+        on the replica that takes the tenant over, replays all retained events instead of losing
+        those of the gap (found by the replica test). Its history is the backfill's; when the
+        tenant already streamed other channels, the object was added to its config, and the
+        session loads its existing records by query once it is subscribed."""
         positions = {}
+        streamed = any(self._saved(c) is not None for c in self._checkpointers.values())
         for channel, checkpointer in self._checkpointers.items():
-            saved = checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
+            saved = self._saved(checkpointer)
             if saved is not None:
                 positions[channel] = saved.replay_id
             elif channel not in self._catch_up:
                 self._write_checkpoint(checkpointer.key, Checkpoint(ALL_RETAINED, 0))
+                if streamed:
+                    self.log.info("object added to the config: loading it", channel=channel)
+                    self._catch_up[channel] = 0
         return positions
+
+    def _saved(self, checkpointer: ChannelCheckpointer) -> Checkpoint | None:
+        return checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
 
     def _client(self) -> StreamingClient:
         positions = self._positions()
@@ -265,11 +274,7 @@ class TenantStream:
             await asyncio.gather(*futures)
             self.published += len(futures)
             del self._catch_up[channel]
-            self.log.info(
-                "caught up after an outage beyond the replay window",
-                channel=channel,
-                changes=len(changes),
-            )
+            self.log.info("caught up by query", channel=channel, changes=len(changes))
 
     # --- checkpoints ---------------------------------------------------------------------------
 

@@ -234,7 +234,7 @@ def test_given_a_full_run_then_no_secret_appears_in_the_logs(
     assert not [s for s in [*secrets, *tokens] if s in logs]
 
 
-def test_given_a_changed_config_then_that_tenant_resubscribes_to_the_new_objects(
+def test_given_an_object_added_to_the_config_then_it_is_streamed_and_its_records_loaded(
     kafka_settings: KafkaSettings,
     reader: ChangesReader,
     org: ThreadedSfsim,
@@ -255,6 +255,12 @@ def test_given_a_changed_config_then_that_tenant_resubscribes_to_the_new_objects
         )
         time.sleep(2)
         org.call(lambda: org.state.org.create("Contact", {"LastName": "Seen"}))
-        changes = reader.wait(tenant, lambda cs: any(c.object == "Contact" for c in cs))
+        changes = reader.wait(
+            tenant,
+            lambda cs: {"Seen", "Unseen"} <= {c.fields.get("LastName") for c in cs},
+        )
 
-    assert [c.fields["LastName"] for c in changes if c.object == "Contact"] == ["Seen"]
+    contacts = {c.fields.get("LastName"): c.source for c in changes if c.object == "Contact"}
+    existing = org.call(lambda: sum(1 for _ in org.state.org.rows("Contact")))
+    assert (contacts["Unseen"], contacts["Seen"]) == (ChangeSource.RESYNC, ChangeSource.CDC)
+    assert len({c.record_id for c in changes if c.object == "Contact"}) == existing
