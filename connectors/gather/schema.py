@@ -79,6 +79,7 @@ users = Table(
     *_entity_columns(),
     Index("ix_users_tenant_sf_id", "tenant", "sf_id"),
     Index("ix_users_tenant_account_id", "tenant", "account_id"),
+    Index("ix_users_tenant_sf_account_id", "tenant", "sf_account_id"),  # linking, per batch
 )
 
 models = Table(

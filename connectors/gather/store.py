@@ -149,9 +149,14 @@ class SqlStore:
             linked += db.execute(
                 update(users).where(stale).values(account_id=account_id, updated_at=now)
             ).rowcount
-        for tenant in {u.tenant for u in batch if u.kind is EntityKind.USER}:
+        touched: dict[str, set[str]] = {}  # only users of this batch can have lost their account
+        for u in batch:
+            if u.kind is EntityKind.USER:
+                touched.setdefault(u.tenant, set()).add(u.sf_id)
+        for tenant, sf_ids in touched.items():
             orphans = and_(
                 users.c.tenant == tenant,
+                users.c.sf_id.in_(sorted(sf_ids)),
                 users.c.sf_account_id.is_(None),
                 users.c.account_id.is_not(None),
             )

@@ -18,7 +18,7 @@ def test_given_an_empty_database_when_upgraded_then_every_table_is_there(
     migrate.upgrade(store_engine)
 
     assert set(inspect(store_engine).get_table_names()) == TABLES
-    assert migrate.current_revision(store_engine) == "0002"
+    assert migrate.current_revision(store_engine) == "0003"
 
 
 def test_given_the_migrated_schema_then_it_matches_the_declared_tables(

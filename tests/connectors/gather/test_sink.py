@@ -17,8 +17,14 @@ from connectors.gather.schema import accounts, models
 from connectors.gather.sink import Sink, SinkSettings
 from connectors.gather.store import SqlStore
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_ACCOUNTS, GATHER_TENANTS, provision_contract_topics
-from schemas.gather import GatherUpsert
+from connectors.kafka.topics import (
+    GATHER_ACCOUNTS,
+    GATHER_RECORDS,
+    GATHER_TENANTS,
+    GATHER_USERS,
+    provision_contract_topics,
+)
+from schemas.gather import EntityKind, GatherUpsert
 from tests.builders import a_tenant_config, an_upsert
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
 
@@ -37,6 +43,8 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
     provision_contract_topics(kafka_settings)
     migrate.upgrade(sqlite_engine)
     tenant = f"sink-{uuid.uuid4().hex[:8]}"
+    group = f"sink-{tenant}"
+    start_at_the_end(kafka_settings, group)
     upsert: GatherUpsert = an_upsert(tenant=tenant)
     produce(
         kafka_settings,
@@ -48,7 +56,6 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
         GATHER_ACCOUNTS,
         [(upsert.key, upsert.model_dump_json().encode()), (f"{tenant}:account:x", b"{not json")],
     )
-    group = f"sink-{tenant}"
     sink = Sink(
         SqlStore.for_engine(sqlite_engine),
         kafka_settings,
@@ -74,6 +81,20 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
     assert saved == ["invoices"]
     assert letters[0]["stage"] == "sink.parse" and letters[0]["original"] == "{not json"
     assert _committed(kafka_settings, group) == _ends(kafka_settings)
+
+
+def start_at_the_end(kafka: KafkaSettings, group: str) -> None:
+    """The group starts after what the shared broker already holds (other runs' upserts), so
+    the test's sink reads only the test's messages."""
+    consumer = Consumer(kafka.consumer_config(group))
+    topics = (GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS, GATHER_TENANTS)
+    ends = [
+        TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), 30)[1])
+        for topic in topics
+        for p in consumer.list_topics(topic, timeout=30).topics[topic].partitions
+    ]
+    consumer.commit(offsets=ends, asynchronous=False)
+    consumer.close()
 
 
 def _count(engine: Engine, tenant: str) -> int:
@@ -107,12 +128,10 @@ def test_given_a_record_of_an_unsaved_model_then_it_is_a_dead_letter_and_the_bat
     kafka_settings: KafkaSettings,
     sqlite_engine: Engine,
 ) -> None:
-    from connectors.kafka.topics import GATHER_RECORDS
-    from schemas.gather import EntityKind
-
     provision_contract_topics(kafka_settings)
     migrate.upgrade(sqlite_engine)
     tenant = f"orphan-{uuid.uuid4().hex[:8]}"
+    start_at_the_end(kafka_settings, f"sink-{tenant}")
     record = an_upsert(
         tenant=tenant, kind=EntityKind.RECORD, model="nowhere", sf_id="a00000000000001AAA"
     )
