@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener helm check-alerts
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener bench-pipeline helm check-alerts
 
 $(UV):
 	python3 -m venv $(TOOLS)
