@@ -21,8 +21,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.gather.freshness import newest_commits
-from connectors.gather.store import SqlStore
+from connectors.gather.store import ApplyResult, SqlStore
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import (
     DLQ_SUFFIX,
@@ -115,19 +114,20 @@ class Sink:
 
     def _applied(self, upserts: list[GatherUpsert]) -> None:
         """Apply in one transaction; metrics and freshness only once it committed."""
-        self._count(self.store.apply(upserts, self.now()))
+        result = self.store.apply(upserts, self.now())
+        self._count(result)
         committed = self.now()
         for upsert in upserts:
             delay = committed.timestamp() - upsert.version.commit_ts / 1000
             END_TO_END_DELAY.labels(upsert.tenant).observe(max(0.0, delay))
             MESSAGES_OUT.labels("sink", upsert.tenant).inc()
-        for tenant, commit_at in newest_commits(upserts).items():
+        for tenant, commit_at in result.newest.items():
             self.newest[tenant] = max(self.newest.get(tenant, commit_at), commit_at)
 
-    def _count(self, result: object) -> None:
-        self.stats.written += getattr(result, "written", 0)
-        self.stats.unmatched += getattr(result, "unmatched", 0)
-        for tenant in getattr(result, "tenants", ()):
+    def _count(self, result: ApplyResult) -> None:
+        self.stats.written += result.written
+        self.stats.unmatched += result.unmatched
+        for tenant in result.tenants:
             self.stats.by_tenant[tenant] = self.stats.by_tenant.get(tenant, 0) + 1
 
     def _tenant_config(self, message: Message) -> None:

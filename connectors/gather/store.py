@@ -44,6 +44,7 @@ class ApplyResult:
     unmatched: int = 0  # update-existing upserts whose Gather entity does not exist (created: none)
     linked: int = 0  # users whose account link was set or moved
     tenants: set[str] = field(default_factory=set)
+    newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest commit applied
 
 
 class SqlStore:
@@ -64,7 +65,8 @@ class SqlStore:
             for upsert in batch:
                 self._apply_one(db, upsert, now, result)
             result.linked = self._link_accounts(db, batch, now)
-            advance(db, newest_commits(batch), now)
+            result.newest = newest_commits(batch)
+            advance(db, result.newest, now)
         return result
 
     def save_models(self, tenant: str, wanted: list[tuple[str, str, str]], now: datetime) -> None:
