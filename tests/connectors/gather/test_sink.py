@@ -7,6 +7,8 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -63,15 +65,9 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
         now=lambda: datetime(2026, 11, 28, tzinfo=UTC),
     )
     dlq = ChangesReader(kafka_settings, GATHER_ACCOUNTS + ".dlq")
-    stop = threading.Event()
-    worker = threading.Thread(target=sink.run, args=(stop,))
-    worker.start()
-    try:
+    with running(sink):
         assert wait_until(lambda: _count(sqlite_engine, tenant) == 1, timeout=60)
         assert wait_until(lambda: sink.stats.dead_letters >= 1, timeout=30)
-    finally:
-        stop.set()
-        worker.join(30)
     dlq.poll_for(3)
     dlq.close()
 
@@ -81,6 +77,19 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
     assert saved == ["invoices"]
     assert letters[0]["stage"] == "sink.parse" and letters[0]["original"] == "{not json"
     assert _committed(kafka_settings, group) == _ends(kafka_settings)
+
+
+@contextmanager
+def running(sink: Sink) -> Iterator[None]:
+    """The sink in a thread until the block ends, stopped as SIGTERM stops it."""
+    stop = threading.Event()
+    worker = threading.Thread(target=sink.run, args=(stop,))
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join(30)
 
 
 def start_at_the_end(kafka: KafkaSettings, group: str) -> None:
@@ -145,15 +154,9 @@ def test_given_a_record_of_an_unsaved_model_then_it_is_a_dead_letter_and_the_bat
         now=lambda: datetime(2026, 11, 28, tzinfo=UTC),
     )
     dlq = ChangesReader(kafka_settings, GATHER_RECORDS + ".dlq")
-    stop = threading.Event()
-    worker = threading.Thread(target=sink.run, args=(stop,))
-    worker.start()
-    try:
+    with running(sink):
         assert wait_until(lambda: _count(sqlite_engine, tenant) == 1, timeout=60)
         dlq.poll_for(5)
-    finally:
-        stop.set()
-        worker.join(30)
     dlq.close()
 
     letters = [json.loads(v) for k, v in dlq.messages if k.startswith(tenant)]
