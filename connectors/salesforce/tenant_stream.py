@@ -125,7 +125,7 @@ class TenantStream:
         channel = _subscription_of(error)
         for name in [channel] if channel in self.channels else list(self.channels):
             checkpointer = self._checkpointers[name]
-            saved = checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
+            saved = self._saved(checkpointer)
             self.deps.checkpoints.pop(checkpointer.key, None)
             checkpointer.acknowledged = None
             if saved is not None:
