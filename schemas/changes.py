@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.contract import change_key
 from schemas.names import FieldName, SalesforceId, SObjectName, TenantId
 from schemas.versions import Version
 
@@ -63,4 +64,4 @@ class SalesforceChange(BaseModel):
     @property
     def key(self) -> str:
         """The Kafka key of `sf.changes`: all changes of one record land in one partition."""
-        return f"{self.tenant}:{self.object}:{self.record_id}"
+        return change_key(self.tenant, self.object, self.record_id)

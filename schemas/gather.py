@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.changes import FieldValue
+from schemas.contract import upsert_key
 from schemas.names import ModelName, NonEmptyStr, SalesforceId, TenantId, TraitName
 from schemas.versions import Version
 
@@ -28,6 +29,13 @@ class Operation(StrEnum):
     UPSERT = "upsert"
     DELETE = "delete"
     UNDELETE = "undelete"
+
+
+class DeleteReason(StrEnum):
+    """Why a row is marked deleted."""
+
+    DELETED = "deleted"  # the record was deleted in Salesforce
+    ID_CHANGED = "id_changed"  # create mode: the record's id field moved it to another Gather id
 
 
 class Target(StrEnum):
@@ -57,6 +65,11 @@ class GatherUpsert(BaseModel):
         default=None, description="update-existing: the trait whose value equals sf_id"
     )
     model: ModelName | None = Field(default=None, description="the model of a custom record")
+    delete_reason: DeleteReason | None = Field(
+        default=None,
+        description="a delete's reason (None on a delete written before reasons: 'deleted'); "
+        "None on upserts",
+    )
     traits: dict[TraitName, TraitValue] = Field(default_factory=dict)
     trait_versions: dict[TraitName, Version] = Field(default_factory=dict)
     account_sf_id: SalesforceId | None = Field(
@@ -76,6 +89,8 @@ class GatherUpsert(BaseModel):
             raise ValueError("target 'match' needs match_trait")
         if (self.kind is EntityKind.RECORD) != (self.model is not None):
             raise ValueError("model is set exactly when kind is 'record'")
+        if self.op is not Operation.DELETE and self.delete_reason is not None:
+            raise ValueError("delete_reason is set only when op is 'delete'")
         if missing := set(self.traits) - set(self.trait_versions):
             raise ValueError(f"traits without a version: {sorted(missing)}")
         return self
@@ -83,4 +98,4 @@ class GatherUpsert(BaseModel):
     @property
     def key(self) -> str:
         """The Kafka key of the Gather topics: every message of one record in one partition."""
-        return f"{self.tenant}:{self.kind.value}:{self.sf_id}"
+        return upsert_key(self.tenant, self.kind.value, self.sf_id)
