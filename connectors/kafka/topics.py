@@ -25,6 +25,7 @@ from confluent_kafka.admin import (
 
 from connectors.kafka.errors import TopicProvisionError
 from connectors.kafka.settings import KafkaSettings
+from schemas.contract import Topics
 from schemas.gather import EntityKind
 
 # Names are read once per process, with KAFKA_TOPIC_PREFIX before each (empty by default).
@@ -53,20 +54,26 @@ class TopicSpec:
 
 
 def contract_topics(settings: KafkaSettings) -> list[TopicSpec]:
-    """DESIGN.md's table: data topics, the compacted config and checkpoint topics, and DLQs."""
-    n = settings.partitions
+    """DESIGN.md's table: data topics, the compacted config, checkpoint and schema topics, the
+    worker's control topic (co-partitioned with `sf.changes`), and DLQs."""
+    n, t = settings.partitions, Topics.of(settings)
     delete = {"cleanup.policy": "delete"}
     compact = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
     data = [
-        TopicSpec(SF_CHANGES, n, delete | {"retention.ms": str(settings.changes_retention_ms)}),
-        TopicSpec(GATHER_ACCOUNTS, n, delete),
-        TopicSpec(GATHER_USERS, n, delete),
-        TopicSpec(GATHER_RECORDS, n, delete),
-        TopicSpec(SF_DEALS, n, delete),
+        TopicSpec(t.sf_changes, n, delete | {"retention.ms": str(settings.changes_retention_ms)}),
+        TopicSpec(t.gather_accounts, n, delete),
+        TopicSpec(t.gather_users, n, delete),
+        TopicSpec(t.gather_records, n, delete),
+        TopicSpec(t.sf_deals, n, delete),
+        TopicSpec(t.worker_control, n, delete),
     ]
-    control = [TopicSpec(GATHER_TENANTS, n, compact), TopicSpec(SF_CHECKPOINTS, n, compact)]
+    control = [
+        TopicSpec(t.gather_tenants, n, compact),
+        TopicSpec(t.sf_checkpoints, n, compact),
+        TopicSpec(t.sf_schemas, n, compact),
+    ]
     dlq_configs = delete | {"retention.ms": str(_DLQ_RETENTION_MS)}
-    dlqs = [TopicSpec(t.name + DLQ_SUFFIX, 1, dlq_configs) for t in [*data, control[0]]]
+    dlqs = [TopicSpec(t.dlq(s.name), 1, dlq_configs) for s in [*data[:5], control[0]]]
     return data + control + dlqs
 
 
