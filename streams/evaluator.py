@@ -9,25 +9,31 @@ Salesforce again.
 
 In the Faust worker, `deals` is keyed like the account (`tenant:Account:Id`): opportunity
 changes are repartitioned by their AccountId so the deal set lives with the account's state.
+
+Filters compare values by the field's describe type, which `types` gives per tenant and object
+(empty while unknown: a filtered record then waits, skipped as `types_unknown`, and is
+re-evaluated when the types arrive). Every skip is reported to `on_skip` with its reason.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from schemas.changes import SalesforceChange
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
 from streams.merge import RecordState, apply
-from streams.rules.entities import Skip, account, contact, custom_record
+from streams.rules.entities import Skip, account, contact, custom_record, id_moves
 
-Types = Callable[[str, str], dict[str, str]]  # (tenant, object) -> field types
+# (tenant, object) -> {field: describe type}; empty while the object's describe is not known
+TypesOf = Callable[[str, str], Mapping[str, str]]
+OnSkip = Callable[[str, str, str], None]  # (tenant, object, reason)
 
 
-def _no_types(_tenant: str, _obj: str) -> dict[str, str]:
-    return {}
+def _uncounted(_tenant: str, _obj: str, _reason: str) -> None:
+    return None
 
 
 def account_key(tenant: str, account_id: str) -> str:
@@ -39,8 +45,8 @@ class Evaluator:
     records: MutableMapping[str, RecordState]
     deals: MutableMapping[str, dict[str, bool]]  # account key -> {opportunity id: won}
     configs: Mapping[str, TenantConfig]
-    types: Types = _no_types
-    skipped: dict[str, int] = field(default_factory=dict)
+    types: TypesOf
+    on_skip: OnSkip = _uncounted
 
     def on_change(self, change: SalesforceChange) -> list[GatherUpsert]:
         """One process holding every table: deal moves are applied here at once."""
@@ -57,8 +63,9 @@ class Evaluator:
             return [], deal_moves(change.tenant, before, state)
         config = self.configs.get(change.tenant)
         if config is None:
+            self.on_skip(change.tenant, change.object, "tenant_not_configured")
             return [], []
-        return self._evaluate(config, state), []
+        return id_moves(config, before, state) + self._evaluate(config, state), []
 
     def on_deal(self, move: DealMove) -> list[GatherUpsert]:
         """Record one deal of an account; re-evaluate the account when its closed-won flips."""
@@ -76,10 +83,13 @@ class Evaluator:
         return self._evaluate(config, state) if state is not None else []
 
     def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
-        """Everything this tenant's state says under its new config."""
+        """Everything this tenant's state says under its new config (or new types)."""
         prefix = f"{config.tenant}:"
         # keys first: the worker's table decodes a state only when it is read
-        keys = [k for k in list(self.records) if k.startswith(prefix)]
+        return self.reevaluate(config, [k for k in list(self.records) if k.startswith(prefix)])
+
+    def reevaluate(self, config: TenantConfig, keys: Iterable[str]) -> list[GatherUpsert]:
+        """What the tenant's rules say now for these records of its own."""
         return [u for k in keys for u in self._evaluate(config, self.records[k])]
 
     # --- rules ---------------------------------------------------------------------------------
@@ -97,7 +107,7 @@ class Evaluator:
             if section is not None:
                 outcome = custom_record(config.tenant, section, state, types)
         if isinstance(outcome, Skip):
-            self.skipped[outcome.reason] = self.skipped.get(outcome.reason, 0) + 1
+            self.on_skip(config.tenant, state.object, outcome.reason)
             return []
         return [outcome] if outcome is not None else []
 
@@ -138,7 +148,3 @@ def _account_of(state: RecordState | None) -> str | None:
         return None
     value = state.fields["AccountId"].value
     return str(value) if value else None
-
-
-def run_all(evaluator: Evaluator, changes: Iterable[SalesforceChange]) -> list[GatherUpsert]:
-    return [u for change in changes for u in evaluator.on_change(change)]

@@ -80,3 +80,13 @@ def an_upsert(**overrides: Any) -> GatherUpsert:
         "trait_versions": dict.fromkeys(traits, version),
     }
     return GatherUpsert(**(values | overrides))
+
+
+def org_types(tenant: str = "", obj: str = "") -> dict[str, str]:
+    """Describe types of an object in sfsim's standard org (Account, Contact, Opportunity, ...),
+    as the listener publishes them to `sf.schemas`; {} for an object the org lacks. Its
+    signature fits `Evaluator.types` (the tenant is ignored: every tenant has the standard org)."""
+    from sfsim.metadata import standard_schema
+
+    found = standard_schema().get(obj)
+    return found.types() if found else {}

@@ -4,13 +4,19 @@ The result is an upsert carrying every trait the rule syncs (each with its own v
 sink keeps whichever is newer), a delete, or a `Skip` saying why nothing is written. A record
 that stops matching its filter is skipped, not deleted; one that starts matching sends all of
 its traits at once.
+
+In create mode a record's Gather id is its id field's value, so the row lives under that value
+from the moment the field got it: the upsert's liveness version is the newer of the record's
+and the id field's, and when the value moves (`id_moves`), the row under the old value is
+marked deleted (reason `id_changed`) at the version of the move, so X -> Y -> X revives X.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from schemas.gather import EntityKind, GatherUpsert, Operation, Target
+from schemas.gather import DeleteReason, EntityKind, GatherUpsert, Operation, Target
 from schemas.tenant import (
     ACCOUNT_DEFAULT_FIELDS,
     CONTACT_DEFAULT_FIELDS,
@@ -18,18 +24,21 @@ from schemas.tenant import (
     ContactsSection,
     CustomObjectSection,
     SyncMode,
+    TenantConfig,
 )
 from schemas.versions import Version
 from streams.merge import RecordState
 from streams.rules.filters import matches
 from streams.rules.traits import all_traits, traits
 
-Types = dict[str, str]
+Types = Mapping[str, str]
+Section = AccountsSection | ContactsSection | CustomObjectSection
 
 
 @dataclass(frozen=True)
 class Skip:
-    reason: str  # "filtered", "not_closed_won", "no_id", "unseen"
+    # "filtered", "not_closed_won", "no_id", "unseen", "types_unknown"
+    reason: str
 
 
 Outcome = GatherUpsert | Skip
@@ -59,7 +68,8 @@ def contact(tenant: str, section: ContactsSection, state: RecordState, types: Ty
 def custom_record(
     tenant: str, section: CustomObjectSection, state: RecordState, types: Types
 ) -> Outcome:
-    if state.version is None or _liveness(state) is None:
+    liveness = _liveness(state, section.id_field)
+    if state.version is None or liveness is None:
         return Skip("unseen")
     gather_id = _text(state, section.id_field)
     if gather_id is None:
@@ -68,6 +78,8 @@ def custom_record(
         return _delete(
             tenant, EntityKind.RECORD, state, Target.CREATE, gather_id, None, section.model
         )
+    if not _typed(section, types):
+        return Skip("types_unknown")
     if not matches(section.filter, state.values(), types):
         return Skip("filtered")
     values, versions = all_traits(state)
@@ -76,7 +88,7 @@ def custom_record(
         kind=EntityKind.RECORD,
         sf_id=state.record_id,
         op=Operation.UPSERT,
-        version=_liveness(state),
+        version=liveness,
         gather_id=gather_id,
         model=section.model,
         traits=values,
@@ -92,14 +104,16 @@ def _entity(
     types: Types,
     fields: list[str],
 ) -> Outcome:
-    liveness = _liveness(state)
+    target, gather_id, match = _target(section, state)
+    liveness = _liveness(state, section.id_field if target is Target.CREATE else None)
     if liveness is None:
         return Skip("unseen")
-    target, gather_id, match = _target(section, state)
     if target is Target.CREATE and gather_id is None:
         return Skip("no_id")
     if state.is_deleted:
         return _delete(tenant, kind, state, target, gather_id, match, None)
+    if not _typed(section, types):
+        return Skip("types_unknown")
     if not matches(section.filter, state.values(), types):
         return Skip("filtered")
     values, versions = traits(fields, state)
@@ -146,11 +160,65 @@ def _delete(
         gather_id=gather_id,
         match_trait=match,
         model=model,
+        delete_reason=DeleteReason.DELETED,
     )
 
 
-def _liveness(state: RecordState) -> Version | None:
-    return state.deleted.version if state.deleted else None
+def _typed(section: Section, types: Types) -> bool:
+    """Every filtered field has a describe type: a record waits rather than being compared with
+    a guessed type (the worker re-evaluates it when the types arrive)."""
+    return section.filter is None or all(c.field in types for c in section.filter.conditions)
+
+
+def _liveness(state: RecordState, id_field: str | None = None) -> Version | None:
+    """The record's liveness version; in create mode no older than its id field's value."""
+    if state.deleted is None:
+        return None
+    held = state.fields.get(id_field) if id_field else None
+    if held is None or held.version.as_tuple() <= state.deleted.version.as_tuple():
+        return state.deleted.version
+    return held.version
+
+
+def id_moves(
+    config: TenantConfig, before: RecordState | None, state: RecordState
+) -> list[GatherUpsert]:
+    """Create mode: the row under the id field's old value, marked deleted when the value moved
+    (to another value, or to empty), at the version of the value that replaced it."""
+    found = _create_section(config, state.object)
+    if before is None or found is None:
+        return []
+    kind, section, model = found
+    assert section.id_field is not None
+    old, new = _text(before, section.id_field), _text(state, section.id_field)
+    moved = state.fields.get(section.id_field)
+    if old is None or old == new or moved is None:
+        return []
+    return [
+        GatherUpsert(
+            tenant=config.tenant,
+            kind=kind,
+            sf_id=state.record_id,
+            op=Operation.DELETE,
+            version=moved.version,
+            target=Target.CREATE,
+            gather_id=old,
+            model=model,
+            delete_reason=DeleteReason.ID_CHANGED,
+        )
+    ]
+
+
+def _create_section(
+    config: TenantConfig, obj: str
+) -> tuple[EntityKind, Section, str | None] | None:
+    """The config's create-mode section of an object: its kind, the section, a model's name."""
+    if obj == "Account" and config.accounts and config.accounts.sync_mode is SyncMode.CREATE_NEW:
+        return EntityKind.ACCOUNT, config.accounts, None
+    if obj == "Contact" and config.contacts and config.contacts.sync_mode is SyncMode.CREATE_NEW:
+        return EntityKind.USER, config.contacts, None
+    custom = next((c for c in config.custom_objects if c.object == obj), None)
+    return (EntityKind.RECORD, custom, custom.model) if custom else None
 
 
 def _text(state: RecordState, field: str) -> str | None:

@@ -5,6 +5,9 @@ instants (datetimes with any offset; a date compared with a datetime uses its UT
 boolean as true/false; everything else (string, picklist, email, ...) as text, compared without
 regard to case, as Salesforce compares text. An empty value (null or "") matches only
 `is_empty`, `not_equals`, `not_contains` and `not_in`.
+
+A condition on a field whose type is not known raises `UnknownFieldType`: a value is never
+compared with a guessed type (the record waits until describe says what the field is).
 """
 
 from __future__ import annotations
@@ -13,17 +16,28 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from schemas.describe import BOOLEAN_TYPES, INSTANT_TYPES, NUMBER_TYPES
 from schemas.sftime import parse_sf_datetime
 from schemas.tenant import Condition, Filter, Operator
 
-NUMBER = {"int", "double", "currency", "percent"}
 NEGATIVE = {Operator.NOT_EQUALS, Operator.NOT_CONTAINS, Operator.NOT_IN}
+
+
+class UnknownFieldType(Exception):
+    """A condition names a field the object's describe types do not include (yet)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"no describe type for field {field!r}")
+        self.field = field
 
 
 def matches(rule: Filter | None, values: Mapping[str, Any], types: Mapping[str, str]) -> bool:
     if rule is None:
         return True
-    results = (holds(c, values.get(c.field), types.get(c.field, "string")) for c in rule.conditions)
+    missing = [c.field for c in rule.conditions if c.field not in types]
+    if missing:
+        raise UnknownFieldType(missing[0])
+    results = (holds(c, values.get(c.field), types[c.field]) for c in rule.conditions)
     return all(results) if rule.match == "all" else any(results)
 
 
@@ -75,11 +89,11 @@ def _empty(value: Any) -> bool:
 
 
 def _converter(field_type: str) -> Callable[[Any], Any]:
-    if field_type in NUMBER:
+    if field_type in NUMBER_TYPES:
         return _number
-    if field_type in ("date", "datetime"):
+    if field_type in INSTANT_TYPES:
         return _instant
-    if field_type == "boolean":
+    if field_type in BOOLEAN_TYPES:
         return _boolean
     return lambda v: str(v).lower()
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.changes import ChangeType, SalesforceChange
-from schemas.gather import GatherUpsert, Operation
+from schemas.gather import DeleteReason, GatherUpsert, Operation
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 from schemas.versions import Version
 from streams.evaluator import Evaluator
 from streams.merge import RecordState
-from tests.builders import a_tenant_config
+from tests.builders import a_tenant_config, org_types
 
 ACME = "001Dn0000000001IAA"
 OTHER = "001Dn0000000002IAA"
@@ -49,7 +49,7 @@ def change(
 def an_evaluator(*configs: TenantConfig) -> Evaluator:
     records: dict[str, RecordState] = {}
     deals: dict[str, dict[str, bool]] = {}
-    return Evaluator(records, deals, {c.tenant: c for c in configs})
+    return Evaluator(records, deals, {c.tenant: c for c in configs}, org_types)
 
 
 def names(upserts: list[GatherUpsert]) -> list[tuple[str, Operation]]:
@@ -163,3 +163,76 @@ def test_given_deals_before_the_config_then_closed_won_holds_once_the_config_arr
     evaluator.configs = {"acme": late}
 
     assert names(evaluator.on_config(late)) == [("Acme", Operation.UPSERT)]
+
+
+def test_given_create_mode_when_the_id_field_changes_then_the_old_id_is_deleted_as_id_changed() -> (
+    None
+):
+    evaluator = an_evaluator(config(closed_won_only=False))
+    evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="A", AccountNumber="X"))
+
+    moved = evaluator.on_change(change("Account", ACME, 2, AccountNumber="Y"))
+    back = evaluator.on_change(change("Account", ACME, 3, AccountNumber="X"))
+
+    assert [(u.gather_id, u.op, u.delete_reason, u.version.commit_ts) for u in moved] == [
+        ("X", Operation.DELETE, DeleteReason.ID_CHANGED, 2),
+        ("Y", Operation.UPSERT, None, 2),
+    ]
+    # X -> Y -> X: the upsert under X is newer than X's id_changed delete, so it revives X
+    assert [(u.gather_id, u.op, u.version.commit_ts) for u in back] == [
+        ("Y", Operation.DELETE, 3),
+        ("X", Operation.UPSERT, 3),
+    ]
+
+
+def test_given_create_mode_when_the_id_field_is_empty_then_the_record_is_skipped_and_counted() -> (
+    None
+):
+    skips: list[tuple[str, str, str]] = []
+    evaluator = an_evaluator(config(closed_won_only=False))
+    evaluator.on_skip = lambda *skip: skips.append(skip)
+
+    sent = evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="A"))
+
+    assert sent == [] and skips == [("acme", "Account", "no_id")]
+
+
+def test_given_an_older_replay_of_the_id_field_then_no_row_is_deleted() -> None:
+    evaluator = an_evaluator(config(closed_won_only=False))
+    evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="A", AccountNumber="X"))
+    evaluator.on_change(change("Account", ACME, 3, AccountNumber="Y"))
+
+    replayed = evaluator.on_change(change("Account", ACME, 2, AccountNumber="Z"))
+
+    assert [(u.gather_id, u.op) for u in replayed] == [("Y", Operation.UPSERT)]
+
+
+def test_given_a_typed_filter_then_numbers_compare_as_numbers_and_unknown_types_wait() -> None:
+    rule = {
+        "match": "all",
+        "conditions": [{"field": "NumberOfEmployees", "operator": "gte", "value": 10}],
+    }
+    typed = an_evaluator(config(closed_won_only=False, filter=rule))
+    untyped = Evaluator({}, {}, typed.configs, lambda _t, _o: {})
+    employees = {"A-2": 2, "A-9": 9, "A-10": 10, "A-100": 100}
+
+    synced = [
+        u.gather_id
+        for n, (number, count) in enumerate(employees.items())
+        for u in typed.on_change(
+            change(
+                "Account",
+                f"001Dn000000000{n}IAA",
+                1,
+                ChangeType.CREATE,
+                AccountNumber=number,
+                NumberOfEmployees=count,
+            )
+        )
+    ]
+    waiting = untyped.on_change(
+        change("Account", ACME, 1, ChangeType.CREATE, AccountNumber="A-9", NumberOfEmployees=9)
+    )
+
+    assert synced == ["A-10", "A-100"]
+    assert waiting == []

@@ -120,8 +120,10 @@ def test_given_a_filter_then_a_record_that_stops_matching_is_skipped_not_deleted
         (ChangeType.UPDATE, 2, {"Industry": "Retail"}),
     )
 
-    assert isinstance(account("acme", section, matching, {}, False), GatherUpsert)
-    assert account("acme", section, moved, {}, False) == Skip("filtered")
+    types = {"Industry": "picklist"}
+    assert isinstance(account("acme", section, matching, types, False), GatherUpsert)
+    assert account("acme", section, moved, types, False) == Skip("filtered")
+    assert account("acme", section, matching, {}, False) == Skip("types_unknown")
 
 
 def test_given_a_deleted_then_undeleted_account_then_delete_and_revive_carry_their_versions() -> (

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.tenant import Condition, Filter
-from streams.rules.filters import holds, matches
+from streams.rules.filters import UnknownFieldType, holds, matches
 
 
 def cond(field: str, op: str, value: Any = None) -> Condition:
@@ -81,7 +81,7 @@ def test_given_a_typed_condition_then_it_holds_as_documented(
 def test_given_all_and_any_then_they_combine_conditions() -> None:
     conditions = [cond("Industry", "equals", "Banking"), cond("NumberOfEmployees", "gt", 100)]
     values = {"Industry": "Banking", "NumberOfEmployees": 5}
-    types = {"NumberOfEmployees": "int"}
+    types = {"NumberOfEmployees": "int", "Industry": "picklist"}
 
     assert matches(Filter(match="any", conditions=conditions), values, types) is True
     assert matches(Filter(match="all", conditions=conditions), values, types) is False
@@ -218,9 +218,29 @@ def test_given_any_filter_then_all_and_any_agree_with_the_reference(
     values = {f"F{n}": value for n, (_, value, _) in enumerate(cases)}
     expected = [reference(op, value, wanted, "string") for op, value, wanted in cases]
 
-    got = matches(Filter(match=match, conditions=conditions), values, {})
+    types = {f"F{n}": "string" for n in range(len(cases))}
+    got = matches(Filter(match=match, conditions=conditions), values, types)
 
     assert got is (all(expected) if match == "all" else any(expected))
+
+
+def test_given_a_field_without_a_describe_type_then_matching_refuses_to_guess() -> None:
+    rule = Filter(match="all", conditions=[cond("NumberOfEmployees", "gte", 10)])
+
+    with pytest.raises(UnknownFieldType):
+        matches(rule, {"NumberOfEmployees": 9}, {"Name": "string"})
+
+
+def test_given_a_number_field_then_it_compares_as_a_number_not_as_text() -> None:
+    rule = Filter(match="all", conditions=[cond("NumberOfEmployees", "gte", 10)])
+    types = {"NumberOfEmployees": "int"}
+
+    assert [matches(rule, {"NumberOfEmployees": n}, types) for n in (2, 9, 10, 100)] == [
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_given_datetimes_with_offsets_then_they_compare_as_instants() -> None:
