@@ -37,6 +37,17 @@ END_TO_END_DELAY = Histogram(
 SUBSCRIPTION_UP = Gauge(
     "gather_sync_subscription_up", "1 while the tenant's CometD session is subscribed", ["tenant"]
 )
+RECORDS_SKIPPED = Counter(
+    "gather_sync_records_skipped",
+    "Records the rules did not sync, by reason (filtered, not_closed_won, no_id, "
+    "types_unknown, tenant_not_configured, unseen)",
+    ["tenant", "object", "reason"],
+)
+STAGE_FAILURES = Counter(
+    "gather_sync_stage_failures",
+    "Messages or tasks a stage failed on and went past (each also logged, most dead-lettered)",
+    ["stage", "tenant"],
+)
 API_REQUESTS = Counter(
     "gather_sync_salesforce_api_requests", "Salesforce REST calls made", ["tenant"]
 )
