@@ -1,8 +1,8 @@
 """Row shaping for the sink (pure): an existing row + an upsert -> the row to write.
 
 Every trait is written only when its version is newer than the stored one, and the deleted mark
-moves only with a newer liveness version, so re-applying any older upsert changes nothing and
-any order of the same upserts gives the same row.
+(with its reason) moves only with a newer liveness version, so re-applying any older upsert
+changes nothing and any order of the same upserts gives the same row.
 """
 
 from __future__ import annotations
@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.gather import GatherUpsert, Operation
+from schemas.gather import DeleteReason, GatherUpsert, Operation
 from schemas.versions import Version
 
 ACCOUNT_LINK = "$account"  # trait_versions key of a user's AccountId version
+
+# Deletes of one version with different reasons: the first reason listed wins, in any order. A
+# record deleted in Salesforce is gone everywhere, which says more than its id field moving.
+_REASON_ORDER = (DeleteReason.DELETED, DeleteReason.ID_CHANGED)
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Row:
     deleted: bool = False
     deleted_version: str | None = None
     sf_account_id: str | None = None
+    deleted_reason: str | None = None  # a DeleteReason while deleted; None while live
 
     def columns(self) -> dict[str, Any]:
         return {
@@ -34,6 +39,7 @@ class Row:
             "trait_versions": self.trait_versions,
             "deleted": self.deleted,
             "deleted_version": self.deleted_version,
+            "deleted_reason": self.deleted_reason,
         }
 
 
@@ -46,6 +52,7 @@ def merge(row: Row | None, upsert: GatherUpsert) -> Row:
             row.deleted,
             row.deleted_version,
             row.sf_account_id,
+            row.deleted_reason,
         )
         if row
         else Row()
@@ -71,8 +78,27 @@ def _liveness(row: Row, upsert: GatherUpsert) -> None:
     version = upsert.version.encode()
     if row.deleted_version is None or version > row.deleted_version:
         row.deleted, row.deleted_version = upsert.op is Operation.DELETE, version
+        row.deleted_reason = _reason(upsert) if row.deleted else None  # a revival clears it
     elif version == row.deleted_version and upsert.op is Operation.DELETE:
-        row.deleted = True  # a delete and an upsert of one version: the delete wins, always
+        # a delete and an upsert of one version: the delete wins, always; two deletes of one
+        # version: the reason first in _REASON_ORDER wins
+        known = row.deleted_reason if row.deleted else None
+        row.deleted, row.deleted_reason = True, _first(known, _reason(upsert))
+
+
+def _reason(upsert: GatherUpsert) -> str:
+    """A delete's reason; deletes written before reasons existed were Salesforce deletes."""
+    return (upsert.delete_reason or DeleteReason.DELETED).value
+
+
+def _first(known: str | None, reason: str) -> str:
+    return reason if known is None else min(known, reason, key=_rank)
+
+
+def _rank(reason: str) -> tuple[int, str]:
+    """Known reasons by _REASON_ORDER, then any other text by itself: one order, always."""
+    order = [r.value for r in _REASON_ORDER]
+    return (order.index(reason) if reason in order else len(order), reason)
 
 
 def _account_link(row: Row, upsert: GatherUpsert) -> None:

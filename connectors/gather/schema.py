@@ -4,7 +4,8 @@ Every key starts with the tenant, so no row is reachable without naming its tena
 JSON (JSONB on PostgreSQL) with one version per trait in `trait_versions` (text in
 `schemas.versions.Version.encode` form, whose string order is the version order), so the sink can
 write a trait only when its version is newer. Deletes are marks with their own version, so an
-older upsert replayed after a delete cannot resurrect the row.
+older upsert replayed after a delete cannot resurrect the row, and carry their reason
+(`deleted_reason`: the record was deleted, or its id field moved it to another Gather id).
 
 Update-existing mode finds the row whose trait equals a Salesforce id. On PostgreSQL a GIN
 `jsonb_path_ops` index answers `traits @> '{"trait": "value"}'` without a scan:
@@ -42,6 +43,7 @@ TENANT = String(63)
 SF_ID = String(18)
 GATHER_ID = String(255)
 VERSION = String(47)
+DELETE_REASON = String(31)  # schemas.gather.DeleteReason
 Traits = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -54,6 +56,12 @@ def _entity_columns() -> list[Column[object]]:
         Column("deleted", Boolean, nullable=False, server_default=false()),
         Column(
             "deleted_version", VERSION, nullable=True, comment="version of the last delete/undelete"
+        ),
+        Column(
+            "deleted_reason",
+            DELETE_REASON,
+            nullable=True,
+            comment="why the row is deleted (deleted, id_changed); NULL while live",
         ),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

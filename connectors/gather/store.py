@@ -206,4 +206,5 @@ def _row(existing: Any) -> Row:
         bool(existing["deleted"]),
         existing["deleted_version"],
         existing.get("sf_account_id"),
+        existing["deleted_reason"],
     )

@@ -75,7 +75,7 @@ def test_given_a_sqlite_url_when_db_migrate_runs_then_the_store_is_at_head(
 
     assert main(["db", "migrate"]) == 0
 
-    assert "is at revision 0003" in capsys.readouterr().out
+    assert "is at revision 0004" in capsys.readouterr().out
 
 
 def test_given_the_broker_when_topics_are_provisioned_then_the_contract_topics_exist(

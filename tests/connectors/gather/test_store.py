@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, insert, select
 from connectors.gather import migrate
 from connectors.gather.schema import accounts, users
 from connectors.gather.store import SqlStore
-from schemas.gather import EntityKind, GatherUpsert, Operation, Target
+from schemas.gather import DeleteReason, EntityKind, GatherUpsert, Operation, Target
 from schemas.versions import Version
 from tests.builders import an_upsert
 
@@ -35,7 +35,8 @@ def v(ts: int) -> Version:
 def rows(store: SqlStore, table: Any = accounts) -> list[dict[str, Any]]:
     with store.engine.connect() as db:
         found = db.execute(select(table).order_by(table.c.tenant, table.c.id)).mappings().all()
-    return [{k: r[k] for k in ("tenant", "id", "sf_id", "traits", "deleted")} for r in found]
+    keys = ("tenant", "id", "sf_id", "traits", "deleted", "deleted_reason")
+    return [{k: r[k] for k in keys} for r in found]
 
 
 def named(name: str, ts: int, **kw: Any) -> GatherUpsert:
@@ -54,6 +55,7 @@ def test_given_an_upsert_applied_twice_then_one_row_holds_it(store: SqlStore) ->
             "sf_id": ACCOUNT_SF,
             "traits": {"name": "Acme"},
             "deleted": False,
+            "deleted_reason": None,
         }
     ]
 
@@ -101,6 +103,56 @@ def test_given_a_delete_then_an_older_upsert_then_the_row_stays_deleted_until_re
     assert still is True and rows(store)[0]["deleted"] is False
 
 
+def gone(ts: int, reason: DeleteReason | None) -> GatherUpsert:
+    return named("", ts, op=Operation.DELETE, traits={}, delete_reason=reason)
+
+
+def liveness(store: SqlStore) -> tuple[bool, str | None]:
+    row = rows(store)[0]
+    return row["deleted"], row["deleted_reason"]
+
+
+def test_given_a_delete_whose_id_changed_then_the_row_is_deleted_with_reason_id_changed(
+    store: SqlStore,
+) -> None:
+    store.apply([named("Acme", 1)], NOW)
+
+    store.apply([gone(2, DeleteReason.ID_CHANGED)], NOW)
+
+    assert liveness(store) == (True, "id_changed")
+
+
+def test_given_a_row_deleted_as_id_changed_when_a_newer_upsert_comes_then_it_lives_unmarked(
+    store: SqlStore,
+) -> None:
+    store.apply([named("Acme", 1), gone(2, DeleteReason.ID_CHANGED)], NOW)
+
+    store.apply([named("Acme", 3)], NOW)
+
+    assert liveness(store) == (False, None)
+
+
+@pytest.mark.parametrize("reason", [None, DeleteReason.DELETED])
+def test_given_a_delete_with_no_reason_or_deleted_then_the_reason_is_deleted(
+    store: SqlStore, reason: DeleteReason | None
+) -> None:
+    store.apply([named("Acme", 1), gone(2, reason)], NOW)
+
+    assert liveness(store) == (True, "deleted")
+
+
+@pytest.mark.parametrize("ids_first", [True, False])
+def test_given_two_deletes_of_one_version_in_either_order_then_deleted_is_the_reason(
+    store: SqlStore, ids_first: bool
+) -> None:
+    pair = [gone(2, DeleteReason.ID_CHANGED), gone(2, DeleteReason.DELETED)]
+
+    for upsert in pair if ids_first else pair[::-1]:
+        store.apply([upsert], NOW)
+
+    assert liveness(store) == (True, "deleted")
+
+
 def test_given_update_existing_then_the_row_with_the_trait_is_updated_and_none_created(
     store: SqlStore,
 ) -> None:
@@ -127,6 +179,7 @@ def test_given_update_existing_then_the_row_with_the_trait_is_updated_and_none_c
             "id": "g-9",
             "sf_id": ACCOUNT_SF,
             "deleted": False,
+            "deleted_reason": None,
             "traits": {"salesforce_id": ACCOUNT_SF, "name": "Matched"},
         }
     ]
@@ -182,16 +235,18 @@ def test_given_two_tenants_with_colliding_ids_then_rows_never_mix(store: SqlStor
 # --- properties (SQLite for speed; the examples above run on both) ---------------------------
 
 upserts = st.builds(
-    lambda ts, op, name, phone: an_upsert(
+    lambda ts, op, name, phone, reason: an_upsert(
         version=v(ts),
         op=op,
         traits={} if op is Operation.DELETE else {"name": name, "phone": phone},
         trait_versions={} if op is Operation.DELETE else {"name": v(ts), "phone": v(ts % 3)},
+        delete_reason=reason if op is Operation.DELETE else None,
     ),
     st.integers(1, 6),
     st.sampled_from([Operation.UPSERT, Operation.DELETE]),
     st.sampled_from(["a", "b", "c"]),
     st.sampled_from(["1", "2"]),
+    st.sampled_from([None, DeleteReason.DELETED, DeleteReason.ID_CHANGED]),
 )
 
 
@@ -218,3 +273,5 @@ def test_given_any_order_and_replays_then_the_row_is_the_same(
     store.apply(shuffled + batch, NOW)  # another order, then every upsert again
 
     assert rows(store) == first
+    # a reason exactly while deleted
+    assert [r["deleted_reason"] is not None for r in first] == [r["deleted"] for r in first]
