@@ -62,11 +62,19 @@ def _sub(
 
 def _tenant_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = _sub(sub, "tenants", "tenant configs").add_subparsers(dest="action", required=True)
-    _sub(actions, "validate", "check tenant config files", tenants.validate).add_argument(
-        "files", nargs="+"
+    check = _sub(actions, "validate", "check tenant config files", tenants.validate)
+    check.add_argument("files", nargs="+")
+    check.add_argument(
+        "--org", action="store_true", help="also check each config against its org's describe"
     )
-    _sub(actions, "apply", "validate and publish to gather.tenants", tenants.apply).add_argument(
-        "files", nargs="+"
+    apply = _sub(
+        actions, "apply", "check against the org and publish to gather.tenants", tenants.apply
+    )
+    apply.add_argument("files", nargs="+")
+    apply.add_argument(
+        "--no-org-check",
+        action="store_true",
+        help="publish without asking the org (the listener reports what does not fit)",
     )
     _sub(actions, "remove", "stop syncing a tenant", tenants.remove).add_argument("tenant")
 

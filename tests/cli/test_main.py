@@ -103,7 +103,7 @@ def test_given_a_config_when_applied_then_gather_tenants_holds_it_with_reference
     path = tmp_path / "tenant.yaml"
     path.write_text(yaml.safe_dump(a_tenant_config(tenant=tenant)))
 
-    assert main(["tenants", "apply", str(path)]) == 0
+    assert main(["tenants", "apply", "--no-org-check", str(path)]) == 0
 
     applied = read_compacted(kafka_settings.consumer_config(f"t-{tenant}"), GATHER_TENANTS)
     assert json.loads(applied[tenant])["salesforce"]["auth"]["client_secret"] == {
