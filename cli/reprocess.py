@@ -13,27 +13,26 @@ from cli.progress import progress
 from cli.tenants import applied_config
 from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_TOPIC_BY_KIND
+from schemas.contract import Topics, schema_key
 from schemas.gather import GatherUpsert
+from streams.control import SchemaView
 from streams.reprocess import decode_deals, decode_records, reevaluate, table_key
 from streams.settings import WorkerSettings
 
 
-def _state(
-    kafka: KafkaSettings, worker: WorkerSettings, table: str, tenant: str
-) -> dict[str, bytes]:
+def _state(kafka: KafkaSettings, topic: str, tenant: str, label: str) -> dict[str, bytes]:
     return read_compacted(
         kafka.consumer_config(f"gather-sync-reprocess-{uuid.uuid4().hex[:8]}"),
-        worker.changelog(table),
+        topic,
         keep=lambda key: table_key(key).startswith(f"{tenant}:"),
-        progress=partial(progress, f"state: {table}"),
+        progress=partial(progress, label),
     )
 
 
 def _publish(kafka: KafkaSettings, upserts: list[GatherUpsert]) -> SyncPublisher:
     publisher = SyncPublisher(kafka.producer_config())
     for n, upsert in enumerate(upserts, 1):
-        topic = GATHER_TOPIC_BY_KIND[upsert.kind]
+        topic = Topics.of(kafka).gather_topic(upsert.kind)
         publisher.send(topic, upsert.key, upsert.model_dump_json().encode())
         if n % 1000 == 0 or n == len(upserts):
             progress("upserts", n, len(upserts))
@@ -50,9 +49,18 @@ def reprocess(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    records = decode_records(_state(kafka, worker, "records", config.tenant))
-    deals = decode_deals(_state(kafka, worker, "deals", config.tenant))
-    upserts = reevaluate(config, records, deals)
+    tenant = config.tenant
+    records = decode_records(_state(kafka, worker.changelog("records"), tenant, "state: records"))
+    deals = decode_deals(_state(kafka, worker.changelog("deals"), tenant, "state: deals"))
+    schemas = _state(kafka, Topics.of(kafka).sf_schemas, tenant, "types: sf.schemas")
+    if missing := [o for o in config.synced_objects() if schema_key(tenant, o) not in schemas]:
+        print(
+            f"tenant '{tenant}': no describe types for {', '.join(missing)} on sf.schemas yet; "
+            "filters need them (is the listener running for this tenant?)",
+            file=sys.stderr,
+        )
+        return 1
+    upserts = reevaluate(config, records, deals, SchemaView(schemas))
     publisher = _publish(kafka, upserts)
     failed = len(upserts) - publisher.acknowledged
     print(

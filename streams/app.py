@@ -6,15 +6,21 @@
   upserts to the Gather topics; an Opportunity's deal moves go to `sf.deals`, keyed by its
   account, so the `deals` table lives with the account's record (co-partitioned topics, one
   murmur2 partitioner for both clients).
-- `gather.tenants` -> the `tenant-configs` global table; every worker re-evaluates its own
-  records of a tenant whose config changed (a timer compares config digests).
-Tables live in WORKER_STORE (memory, rebuilt from their changelog topics on start, or RocksDB
-on disk); `gather-sync reprocess` reads the same changelogs.
+- `gather.tenants` -> the `tenant-configs` global table; `sf.schemas` -> the `schemas` global
+  table (each object's describe types, which filters compare by).
+- A tenant whose config or types changed is re-evaluated once per partition through
+  `worker.control` (streams/control.py); what each partition has applied is in the `applied`
+  table, so a restart re-evaluates only what changed while the worker was down.
+- A message an agent cannot handle (unparseable, or the rules fail on it) goes to the topic's
+  DLQ with its stage and reason; the agent goes on.
+
+Nothing here touches the network at import: `app` is built on first access (the Faust command
+line reads `streams.app:app`), from settings read then, with the partition count of
+`sf.changes` as the broker reports it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
@@ -24,27 +30,24 @@ import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from faust.exceptions import NotReady
-from pydantic import ValidationError
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import (
-    DLQ_SUFFIX,
-    GATHER_TENANTS,
-    GATHER_TOPIC_BY_KIND,
-    SF_CHANGES,
-    SF_DEALS,
-)
 from connectors.telemetry.metrics import (
     DLQ_MESSAGES,
     MESSAGES_IN,
     MESSAGES_OUT,
+    RECORDS_SKIPPED,
+    STAGE_FAILURES,
     MetricsSettings,
     serve,
 )
 from schemas.changes import SalesforceChange
+from schemas.contract import DeadLetter, Topics, tenant_of
+from schemas.describe import ObjectSchema
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
+from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
 from streams.evaluator import DealMove, Evaluator
 from streams.merge import RecordState
 from streams.settings import WorkerSettings
@@ -81,18 +84,28 @@ class BytesTable(MutableMapping[str, V]):
 
 
 class ConfigView(Mapping[str, TenantConfig]):
-    """Tenant configs from the global table, parsed once per distinct value."""
+    """Tenant configs from the global table, parsed once per distinct value; a value that does
+    not parse is no config (the tenants topic's writer validated it; logged once)."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
-        self._parsed: dict[bytes, TenantConfig] = {}
+        self._parsed: dict[bytes, TenantConfig | None] = {}
 
     def __getitem__(self, key: str) -> TenantConfig:
         raw = self._table.get(key)
-        if raw is None:
+        parsed = self._parse(key, raw) if raw else None
+        if parsed is None:
             raise KeyError(key)
+        return parsed
+
+    def _parse(self, tenant: str, raw: bytes) -> TenantConfig | None:
         if raw not in self._parsed:
-            self._parsed[raw] = validate_tenant_config(_json_loads(raw))
+            try:
+                self._parsed[raw] = validate_tenant_config(json.loads(raw))
+            except ValueError as e:  # pydantic's ValidationError and JSON errors are ValueErrors
+                log.error("tenant config does not parse", tenant=tenant, error=str(e)[:300])
+                STAGE_FAILURES.labels("worker.config", tenant).inc()
+                self._parsed[raw] = None
         return self._parsed[raw]
 
     def __iter__(self) -> Iterator[str]:
@@ -101,133 +114,234 @@ class ConfigView(Mapping[str, TenantConfig]):
     def __len__(self) -> int:
         return len(list(iter(self)))
 
-    def digests(self) -> dict[str, str]:
-        return {k: hashlib.sha256(v).hexdigest() for k, v in list(self._table.items()) if v}
-
-
-def _json_loads(raw: bytes) -> Any:
-    return json.loads(raw)
+    def raw(self) -> dict[str, bytes]:
+        return {k: v for k, v in list(self._table.items()) if v}
 
 
 def _json_dumps(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True).encode()
 
 
-def _source_partitions(kafka: KafkaSettings) -> int:
-    """Tables and `sf.deals` must have as many partitions as `sf.changes` (co-partitioning):
-    take the count from the topic itself when it exists."""
+def _count_skip(tenant: str, obj: str, reason: str) -> None:
+    RECORDS_SKIPPED.labels(tenant, obj, reason).inc()
+
+
+def source_partitions(kafka: KafkaSettings, topics: Topics) -> int:
+    """Tables, `sf.deals` and `worker.control` must have as many partitions as `sf.changes`
+    (co-partitioning): take the count from the topic itself when it exists."""
     try:
-        topics = AdminClient(kafka.admin_config()).list_topics(SF_CHANGES, timeout=10).topics
-        return len(topics[SF_CHANGES].partitions) or kafka.partitions
+        found = AdminClient(kafka.admin_config()).list_topics(topics.sf_changes, timeout=10)
+        return len(found.topics[topics.sf_changes].partitions) or kafka.partitions
     except (KafkaException, KeyError):
         return kafka.partitions
 
 
-kafka = KafkaSettings()
-settings = WorkerSettings()
-partitions = _source_partitions(kafka)
-app = faust.App(
-    settings.app_id,
-    broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
-    store=settings.store,
-    topic_partitions=partitions,
-    topic_replication_factor=kafka.replication_factor,
-    key_serializer="raw",
-    value_serializer="raw",
-    web_port=settings.web_port,
-    datadir=settings.datadir,
-    web_enabled=False,
-    producer_acks=-1,
-)
-changes_topic = app.topic(SF_CHANGES, key_type=bytes, value_type=bytes)
-deals_topic = app.topic(SF_DEALS, key_type=bytes, value_type=bytes, partitions=partitions)
-tenants_topic = app.topic(GATHER_TENANTS, key_type=bytes, value_type=bytes)
-changes_dlq = app.topic(SF_CHANGES + DLQ_SUFFIX, key_type=bytes, value_type=bytes)
-records_table = app.Table("records", key_type=str, value_type=bytes, default=None)
-deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
-configs_table = app.GlobalTable("tenant-configs", key_type=str, value_type=bytes, default=None)
+class Worker:
+    """The Faust app, its topics, tables and agents, built from the settings given."""
 
-configs = ConfigView(configs_table)
-records: BytesTable[RecordState] = BytesTable(
-    records_table, RecordState.model_validate_json, lambda s: s.model_dump_json().encode()
-)
-deals: BytesTable[dict[str, bool]] = BytesTable(
-    deals_table, lambda raw: dict(_json_loads(raw)), _json_dumps
-)
-evaluator = Evaluator(records, deals, configs)
-_seen_digests: dict[str, str] = {}
+    def __init__(self, kafka: KafkaSettings, settings: WorkerSettings, partitions: int) -> None:
+        self.topics, self.partitions = Topics.of(kafka), partitions
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+            store=settings.store,
+            topic_partitions=partitions,
+            topic_replication_factor=kafka.replication_factor,
+            key_serializer="raw",
+            value_serializer="raw",
+            web_port=settings.web_port,
+            datadir=settings.datadir,
+            web_enabled=False,
+            producer_acks=-1,
+        )
+        self._declare_tables()
+        self.evaluator = Evaluator(
+            self.records, self.deals, self.configs, self.schemas, on_skip=_count_skip
+        )
+        # what this process last asked for, so a tick sends a request once; what each partition
+        # has applied is in the `applied` table, not here
+        self._requested: dict[str, str] = {}
+        self._declare_agents()
 
+    def _topic(self, name: str, **kw: Any) -> Any:
+        return self.app.topic(name, key_type=bytes, value_type=bytes, **kw)
 
-async def _send(upserts: list[GatherUpsert]) -> None:
-    for upsert in upserts:
-        MESSAGES_OUT.labels("worker", upsert.tenant).inc()
-        topic = GATHER_TOPIC_BY_KIND[upsert.kind]
-        await app.topic(topic, key_type=bytes, value_type=bytes).send(
-            key=upsert.key.encode(), value=upsert.model_dump_json().encode()
+    def _declare_tables(self) -> None:
+        app, n = self.app, self.partitions
+        self.records_table = app.Table("records", key_type=str, value_type=bytes, default=None)
+        self.deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
+        self.applied_table = app.Table("applied", key_type=str, value_type=bytes, default=None)
+        self.configs_table = app.GlobalTable(
+            "tenant-configs", key_type=str, value_type=bytes, default=None
+        )
+        self.schemas_table = app.GlobalTable(
+            "schemas", key_type=str, value_type=bytes, default=None
+        )
+        self.records: BytesTable[RecordState] = BytesTable(
+            self.records_table,
+            RecordState.model_validate_json,
+            lambda s: s.model_dump_json().encode(),
+        )
+        self.deals: BytesTable[dict[str, bool]] = BytesTable(
+            self.deals_table, lambda raw: dict(json.loads(raw)), _json_dumps
+        )
+        self.configs = ConfigView(self.configs_table)
+        self.schemas = SchemaView(self.schemas_table)
+        self.deals_topic = self._topic(self.topics.sf_deals, partitions=n)
+        self.control_topic = self._topic(self.topics.worker_control, partitions=n)
+
+    def _declare_agents(self) -> None:
+        app, t = self.app, self.topics
+        app.agent(self._topic(t.sf_changes), name="on_changes")(self.on_changes)
+        app.agent(self.deals_topic, name="on_deals")(self.on_deals)
+        app.agent(self._topic(t.gather_tenants), name="on_tenants")(self.on_tenants)
+        app.agent(self._topic(t.sf_schemas), name="on_schemas")(self.on_schemas)
+        app.agent(self.control_topic, name="on_control")(self.on_control)
+        app.timer(interval=1.0, name="request_reevaluations")(self.request_reevaluations)
+        app.task(self.serve_metrics)
+
+    async def serve_metrics(self) -> None:
+        serve(MetricsSettings(), "worker")
+
+    # --- agents ----------------------------------------------------------------------------------
+
+    async def on_changes(self, stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                change = SalesforceChange.model_validate_json(event.value)
+                upserts, moves = self.evaluator.observe(change)
+            except Exception as e:
+                await self._dead_letter(self.topics.sf_changes, event, "worker.changes", e)
+                continue
+            MESSAGES_IN.labels("worker", change.tenant).inc()
+            await self._send(upserts)
+            for move in moves:
+                await self.deals_topic.send(key=move.account_key.encode(), value=move.encode())
+
+    async def on_deals(self, stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                upserts = self.evaluator.on_deal(DealMove.decode(event.value))
+            except Exception as e:
+                await self._dead_letter(self.topics.sf_deals, event, "worker.deals", e)
+                continue
+            await self._send(upserts)
+
+    async def on_tenants(self, stream: Any) -> None:
+        async for event in stream.events():
+            self.configs_table[(event.key or b"").decode()] = event.value
+
+    async def on_schemas(self, stream: Any) -> None:
+        async for event in stream.events():
+            key = (event.key or b"").decode()
+            try:
+                if event.value:
+                    ObjectSchema.model_validate_json(event.value)
+            except ValueError as e:
+                await self._dead_letter(self.topics.sf_schemas, event, "worker.schemas", e)
+                continue
+            self.schemas_table[key] = event.value
+
+    async def on_control(self, stream: Any) -> None:
+        """Re-evaluate a tenant's records of this event's partition, once per digest."""
+        async for event in stream.events():
+            try:
+                request = Reevaluate.model_validate_json(event.value)
+                upserts = self._reevaluate(request, event.message.partition)
+            except Exception as e:
+                log.error("re-evaluation failed", tenant=tenant_of(event.key), error=repr(e))
+                STAGE_FAILURES.labels("worker.control", tenant_of(event.key)).inc()
+                continue
+            if upserts is None:
+                continue
+            await self._send(upserts)
+            # marked applied once its upserts are handed to the producer (Faust commits this
+            # event's offset, and the table write, only after they are sent)
+            self.applied_table[applied_key(request.tenant, event.message.partition)] = (
+                request.digest.encode()
+            )
+            log.info(
+                "tenant re-evaluated",
+                tenant=request.tenant,
+                partition=event.message.partition,
+                upserts=len(upserts),
+            )
+
+    def _reevaluate(self, request: Reevaluate, partition: int) -> list[GatherUpsert] | None:
+        """The upserts of this partition's records, or None when nothing is to be done (already
+        applied, or the request is stale: this worker's tables say the digest moved on)."""
+        applied = self.applied_table.get(applied_key(request.tenant, partition))
+        if applied == request.digest.encode() or self._digest(request.tenant) != request.digest:
+            return None
+        config = self.configs.get(request.tenant)
+        if config is None:
+            return None
+        keys = own_keys(self.records, request.tenant, partition, self.partitions)
+        return self.evaluator.reevaluate(config, keys)
+
+    # --- requests --------------------------------------------------------------------------------
+
+    async def request_reevaluations(self) -> None:
+        """Ask every partition to re-evaluate a tenant whose config or types changed since this
+        process last asked (at start: every tenant, and partitions that applied it ignore it)."""
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager's
+        if not recovery.completed.is_set():
+            return  # tables are still being rebuilt, and the producer may not be started yet
+        for tenant in self.configs.raw():
+            digest = self._digest(tenant)
+            if digest is None or self._requested.get(tenant) == digest:
+                continue
+            request = Reevaluate(tenant=tenant, digest=digest)
+            try:
+                for partition in range(self.partitions):
+                    await self.control_topic.send(
+                        key=tenant.encode(), value=request.encode(), partition=partition
+                    )
+            except NotReady:
+                return  # not marked as requested: the next tick asks again
+            self._requested[tenant] = digest
+
+    def _digest(self, tenant: str) -> str | None:
+        raw = self.configs.raw().get(tenant)
+        config = self.configs.get(tenant)
+        if raw is None or config is None:
+            return None
+        return wanted_digest(
+            raw, config.synced_objects(), lambda obj: self.schemas.schema(tenant, obj)
         )
 
+    # --- output ----------------------------------------------------------------------------------
 
-@app.task  # type: ignore[untyped-decorator]
-async def serve_metrics() -> None:
-    serve(MetricsSettings(), "worker")
-
-
-@app.agent(changes_topic)
-async def on_changes(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            change = SalesforceChange.model_validate_json(event.value)
-        except ValidationError as e:
-            DLQ_MESSAGES.labels(
-                "worker", (event.key or b"").decode(errors="replace").split(":")[0]
-            ).inc()
-            await changes_dlq.send(
-                key=event.key,
-                value=_json_dumps(
-                    {
-                        "stage": "worker.parse",
-                        "error": str(e)[:500],
-                        "original": event.value.decode(errors="replace"),
-                    }
-                ),
+    async def _send(self, upserts: list[GatherUpsert]) -> None:
+        for upsert in upserts:
+            MESSAGES_OUT.labels("worker", upsert.tenant).inc()
+            await self._topic(self.topics.gather_topic(upsert.kind)).send(
+                key=upsert.key.encode(), value=upsert.model_dump_json().encode()
             )
-            continue
-        MESSAGES_IN.labels("worker", change.tenant).inc()
-        upserts, moves = evaluator.observe(change)
-        await _send(upserts)
-        for move in moves:
-            await deals_topic.send(key=move.account_key.encode(), value=move.encode())
+
+    async def _dead_letter(self, topic: str, event: Any, stage: str, error: Exception) -> None:
+        tenant = tenant_of(event.key)
+        reason = f"{type(error).__name__}: {error}"
+        DLQ_MESSAGES.labels("worker", tenant).inc()
+        log.warning("message sent to the DLQ", tenant=tenant, stage=stage, reason=reason[:200])
+        envelope = DeadLetter.of(stage, reason, event.value)
+        await self._topic(Topics.dlq(topic)).send(key=event.key, value=envelope.encode())
 
 
-@app.agent(deals_topic)
-async def on_deals(stream: Any) -> None:
-    async for value in stream:
-        await _send(evaluator.on_deal(DealMove.decode(value)))
+_worker: Worker | None = None
 
 
-@app.agent(tenants_topic)
-async def on_tenants(stream: Any) -> None:
-    async for event in stream.events():
-        tenant = (event.key or b"").decode()
-        configs_table[tenant] = event.value
+def worker() -> Worker:
+    """The process's worker, built on first use from the environment's settings."""
+    global _worker
+    if _worker is None:
+        kafka = KafkaSettings()
+        _worker = Worker(kafka, WorkerSettings(), source_partitions(kafka, Topics.of(kafka)))
+    return _worker
 
 
-@app.timer(interval=1.0)  # type: ignore[untyped-decorator]
-async def reevaluate_changed_configs() -> None:
-    """Each worker re-evaluates its own records of a tenant whose config changed (a worker that
-    starts re-evaluates every tenant once, for configs changed while it was down)."""
-    recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager's, not the ABC's
-    if not recovery.completed.is_set():
-        return  # tables are still being rebuilt, and the producer may not be started yet
-    for tenant, digest in configs.digests().items():
-        if _seen_digests.get(tenant) == digest:
-            continue
-        config = configs.get(tenant)
-        if config is not None:
-            upserts = evaluator.on_config(config)
-            try:
-                await _send(upserts)
-            except NotReady:
-                return  # not marked as seen: the next tick sends them again
-            log.info("tenant config applied", tenant=tenant, upserts=len(upserts))
-        _seen_digests[tenant] = digest
+def __getattr__(name: str) -> Any:
+    """`streams.app.app` for `faust -A streams.app`, built on first access (PEP 562)."""
+    if name == "app":
+        return worker().app
+    raise AttributeError(name)

@@ -4,7 +4,8 @@ The worker's tables are kept in compacted changelog topics (`<app id>-records-ch
 `<app id>-deals-changelog`), which hold every record's merged state. Reading them and applying
 the tenant's rules gives what the store should hold, without reading Salesforce again. The
 upserts may race the running worker's own: the sink keeps the newer version of every trait, so
-the order does not matter.
+the order does not matter. Filters compare by the types the listener published to
+`sf.schemas`, as in the worker.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
-from streams.evaluator import Evaluator
+from streams.evaluator import Evaluator, TypesOf
 from streams.merge import RecordState
 
 
@@ -35,8 +36,9 @@ def reevaluate(
     config: TenantConfig,
     records: dict[str, RecordState],
     deals: dict[str, dict[str, bool]],
+    types: TypesOf,
 ) -> list[GatherUpsert]:
     """Every upsert the tenant's rules give for its records' state (other tenants' ignored)."""
     prefix = f"{config.tenant}:"
     own = {k: v for k, v in records.items() if k.startswith(prefix)}
-    return Evaluator(own, deals, {config.tenant: config}).on_config(config)
+    return Evaluator(own, deals, {config.tenant: config}, types).on_config(config)

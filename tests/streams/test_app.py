@@ -1,5 +1,6 @@
 """The Faust worker on the real broker: changes in `sf.changes` become upserts in the Gather
-topics, with closed-won decided across the `sf.deals` repartition."""
+topics, with closed-won decided across the `sf.deals` repartition, filters typed by the describe
+types on `sf.schemas`, and a restart that re-evaluates only what changed while it was down."""
 
 from __future__ import annotations
 
@@ -7,24 +8,24 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import (
-    GATHER_ACCOUNTS,
-    GATHER_TENANTS,
-    GATHER_USERS,
-    SF_CHANGES,
-)
 from schemas.changes import ChangeType, SalesforceChange
-from schemas.gather import GatherUpsert
+from schemas.contract import Topics
+from schemas.describe import ObjectSchema
+from schemas.gather import EntityKind, GatherUpsert
 from schemas.versions import Version
-from tests.builders import a_tenant_config
+from tests.builders import a_tenant_config, org_types
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,12 +33,32 @@ WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without
 ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
 
 
+@dataclass
+class WorkerProcess:
+    """One worker on a topic prefix of its own; stopped and started again like a deployment."""
+
+    env: dict[str, str]
+    log: Path
+    topics: Topics
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *WORKER], cwd=REPO, env=self.env, stdout=log, stderr=log
+            )
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
 @pytest.fixture(params=["memory://", "rocksdb://"])
 def worker(
     request: pytest.FixtureRequest, kafka_settings: KafkaSettings, tmp_path: Path
-) -> Iterator[str]:
-    """The worker on a topic prefix of its own, with its tables in memory or in RocksDB;
-    yields the prefix."""
+) -> Iterator[WorkerProcess]:
+    """The worker with its tables in memory or in RocksDB, running."""
     prefix = f"app-{uuid.uuid4().hex[:8]}."
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
@@ -51,81 +72,95 @@ def worker(
     subprocess.run(
         [sys.executable, "-m", "cli.main", "topics", "provision"], cwd=REPO, env=env, check=True
     )
-    with (tmp_path / "worker.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, *WORKER], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    yield prefix
-    process.terminate()
-    process.wait(timeout=60)
+    running = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
+    running.start()
+    yield running
+    running.stop()
     if request.param == "rocksdb://":
         assert list((tmp_path / "faust").rglob("*.sst")) or list(
             (tmp_path / "faust").rglob("*.log")
         )
 
 
-def send(
-    producer: Producer,
-    prefix: str,
-    tenant: str,
-    obj: str,
-    record_id: str,
-    ts: int,
-    kind: ChangeType = ChangeType.UPDATE,
-    **fields: object,
-) -> None:
-    change = SalesforceChange(
-        tenant=tenant,
-        object=obj,
-        record_id=record_id,
-        change_type=kind,
-        version=Version(commit_ts=ts),
-        fields=fields,
-    )
-    value = change.model_dump_json().encode()
-    producer.produce(prefix + SF_CHANGES, key=change.key.encode(), value=value)
+class Org:
+    """What the listener would publish: tenant configs, describe types and changes."""
+
+    def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
+        self.producer, self.topics = Producer(kafka.producer_config()), topics
+
+    def config(self, tenant: str, **sections: Any) -> None:
+        document = a_tenant_config(tenant=tenant, **sections)
+        self._send(self.topics.gather_tenants, tenant, json.dumps(document).encode())
+
+    def types(self, tenant: str, *objects: str) -> None:
+        for obj in objects:
+            schema = ObjectSchema(
+                tenant=tenant, object=obj, fields=org_types(tenant, obj), read_at=datetime.now(UTC)
+            )
+            self._send(self.topics.sf_schemas, schema.key, schema.model_dump_json().encode())
+
+    def change(
+        self,
+        tenant: str,
+        obj: str,
+        record_id: str,
+        ts: int,
+        kind: ChangeType = ChangeType.UPDATE,
+        **fields: Any,
+    ) -> None:
+        change = SalesforceChange(
+            tenant=tenant,
+            object=obj,
+            record_id=record_id,
+            change_type=kind,
+            version=Version(commit_ts=ts),
+            fields=fields,
+        )
+        self._send(self.topics.sf_changes, change.key, change.model_dump_json().encode())
+
+    def _send(self, topic: str, key: str, value: bytes) -> None:
+        self.producer.produce(topic, key=key.encode(), value=value)
+        assert self.producer.flush(30) == 0
+
+
+class Upserts:
+    """Everything the worker wrote to the Gather topics, read from the start."""
+
+    def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
+        self.readers = [ChangesReader(kafka, topic) for topic in topics.gather_data]
+
+    def of(self, tenant: str, seconds: float = 1.0) -> list[GatherUpsert]:
+        for reader in self.readers:
+            reader.poll_for(seconds / len(self.readers))
+        return [
+            GatherUpsert.model_validate_json(v)
+            for reader in self.readers
+            for k, v in reader.messages
+            if k.startswith(f"{tenant}:")
+        ]
+
+    def ids(self, tenant: str) -> set[str]:
+        return {str(u.gather_id) for u in self.of(tenant)}
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.close()
 
 
 def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upserted(
     kafka_settings: KafkaSettings,
-    worker: str,
+    worker: WorkerProcess,
 ) -> None:
-    prefix = worker
     tenant = f"w-{uuid.uuid4().hex[:8]}"
-    config = a_tenant_config(
-        tenant=tenant,
+    org = Org(kafka_settings, worker.topics)
+    org.config(
+        tenant,
         accounts={"sync_mode": "create_new", "id_field": "AccountNumber", "closed_won_only": True},
         contacts={"sync_mode": "create_new", "id_field": "Email"},
     )
-    producer = Producer(kafka_settings.producer_config())
-    producer.produce(
-        prefix + GATHER_TENANTS, key=tenant.encode(), value=json.dumps(config).encode()
-    )
-    send(
-        producer,
-        prefix,
-        tenant,
-        "Account",
-        ACCOUNT,
-        1,
-        ChangeType.CREATE,
-        Name="Acme",
-        AccountNumber="A-1",
-    )
-    send(
-        producer,
-        prefix,
-        tenant,
-        "Opportunity",
-        DEAL,
-        2,
-        ChangeType.CREATE,
-        AccountId=ACCOUNT,
-        IsWon=True,
-    )
-    send(
-        producer,
-        prefix,
+    org.change(tenant, "Account", ACCOUNT, 1, ChangeType.CREATE, Name="Acme", AccountNumber="A-1")
+    org.change(tenant, "Opportunity", DEAL, 2, ChangeType.CREATE, AccountId=ACCOUNT, IsWon=True)
+    org.change(
         tenant,
         "Contact",
         CONTACT,
@@ -135,31 +170,113 @@ def test_given_a_won_deal_and_a_contact_then_the_account_and_its_user_are_upsert
         Email="grace@example.com",
         AccountId=ACCOUNT,
     )
-    assert producer.flush(30) == 0
-    accounts, users = (
-        ChangesReader(kafka_settings, prefix + GATHER_ACCOUNTS),
-        ChangesReader(kafka_settings, prefix + GATHER_USERS),
+    upserts = Upserts(kafka_settings, worker.topics)
+
+    assert wait_until(
+        lambda: {u.kind for u in upserts.of(tenant)} == set(EntityKind) - {EntityKind.RECORD},
+        timeout=240,
+        step=0,
     )
 
-    assert wait_until(lambda: bool(_poll(accounts, tenant)), timeout=240, step=0)
-    assert wait_until(lambda: bool(_poll(users, tenant)), timeout=60, step=0)
-
-    account = _upserts(accounts, tenant)[0]
+    newest = {u.kind: u for u in upserts.of(tenant)}  # in the order they were sent
+    account, user = newest[EntityKind.ACCOUNT], newest[EntityKind.USER]
     assert (account.gather_id, account.traits["name"]) == ("A-1", "Acme")
-    user = _upserts(users, tenant)[0]
     assert (user.gather_id, user.account_sf_id) == ("grace@example.com", ACCOUNT)
-    accounts.close()
-    users.close()
+    upserts.close()
 
 
-def _poll(reader: ChangesReader, tenant: str) -> list[GatherUpsert]:
-    reader.poll_for(1.0)
-    return _upserts(reader, tenant)
+def _rule(field: str, operator: str, value: Any) -> dict[str, Any]:
+    return {"match": "all", "conditions": [{"field": field, "operator": operator, "value": value}]}
 
 
-def _upserts(reader: ChangesReader, tenant: str) -> list[GatherUpsert]:
-    return [
-        GatherUpsert.model_validate_json(v)
-        for k, v in reader.messages
-        if k.startswith(f"{tenant}:")
-    ]
+def _accounts(rule: dict[str, Any]) -> dict[str, Any]:
+    return {"sync_mode": "create_new", "id_field": "AccountNumber", "filter": rule}
+
+
+def _record_id(prefix: str, n: int) -> str:
+    return f"{prefix}Dn{n:010d}IAA"
+
+
+# (tenant suffix, config sections, object, the field's values; the ids the guide says sync)
+TYPED: list[tuple[str, dict[str, Any], str, dict[str, Any], set[str]]] = [
+    ("employees", {"accounts": _accounts(_rule("NumberOfEmployees", "gte", 10))}, "Account",
+     {"e2": 2, "e9": 9, "e10": 10, "e100": 100}, {"e10", "e100"}),
+    ("revenue", {"accounts": _accounts(_rule("AnnualRevenue", "gt", 1_000_000))}, "Account",
+     {"r-low": 999_999.5, "r-equal": 1_000_000, "r-high": 1_000_000.5, "r-big": 25_000_000},
+     {"r-high", "r-big"}),
+    ("created", {"accounts": _accounts(_rule("CreatedDate", "gt", "2026-01-01T00:00:00+02:00"))},
+     "Account",
+     {"c-after": "2025-12-31T23:00:00.000+0000", "c-before": "2025-12-31T21:00:00.000+0000",
+      "c-later": "2026-03-01T00:00:00.000Z"},
+     {"c-after", "c-later"}),
+    ("closing", {"custom_objects": [{"object": "Opportunity", "id_field": "Name", "model": "deals",
+                                     "filter": _rule("CloseDate", "lt", "2026-10-01")}]},
+     "Opportunity", {"d-sep": "2026-09-30", "d-oct": "2026-10-01", "d-dec": "2026-12-31"},
+     {"d-sep"}),
+    ("won", {"custom_objects": [{"object": "Opportunity", "id_field": "Name", "model": "deals",
+                                 "filter": _rule("IsWon", "equals", True)}]},
+     "Opportunity", {"w-yes": True, "w-no": False}, {"w-yes"}),
+]  # fmt: skip
+FIELD = {"employees": "NumberOfEmployees", "revenue": "AnnualRevenue", "created": "CreatedDate",
+         "closing": "CloseDate", "won": "IsWon"}  # fmt: skip
+
+
+def test_given_typed_filters_then_numbers_currency_dates_and_booleans_compare_by_type_once_the_types_arrive(
+    kafka_settings: KafkaSettings,
+    worker: WorkerProcess,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    org = Org(kafka_settings, worker.topics)
+    for name, sections, obj, values, _ in TYPED:
+        tenant = f"{name}-{run}"
+        org.config(tenant, **{"accounts": None, "contacts": None, "custom_objects": []} | sections)
+        for n, (record, value) in enumerate(values.items()):
+            id_field = "AccountNumber" if obj == "Account" else "Name"
+            fields = {id_field: record, FIELD[name]: value}
+            org.change(tenant, obj, _record_id(obj[:3], n), 1, ChangeType.CREATE, **fields)
+    upserts = Upserts(kafka_settings, worker.topics)
+    tenants = [(f"{name}-{run}", obj, expected) for name, _, obj, _, expected in TYPED]
+    time.sleep(8)  # the worker has the changes, but no describe types: nothing may be evaluated
+
+    waited = {tenant: upserts.ids(tenant) for tenant, _, _ in tenants}
+    for tenant, obj, _ in tenants:
+        org.types(tenant, obj)
+
+    assert waited == {tenant: set() for tenant, _, _ in tenants}
+    for tenant, _, expected in tenants:
+        assert _settles(upserts, tenant, expected), (tenant, upserts.ids(tenant))
+    upserts.close()
+
+
+def _settles(upserts: Upserts, tenant: str, expected: set[str]) -> bool:
+    return wait_until(lambda: upserts.ids(tenant) == expected, timeout=120, step=0)
+
+
+def test_given_a_restart_then_only_tenants_whose_config_changed_meanwhile_are_re_evaluated(
+    kafka_settings: KafkaSettings,
+    worker: WorkerProcess,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    same, changed = f"same-{run}", f"changed-{run}"
+    accounts = {"sync_mode": "create_new", "id_field": "AccountNumber"}
+    org, upserts = Org(kafka_settings, worker.topics), Upserts(kafka_settings, worker.topics)
+    for tenant in (same, changed):
+        org.config(tenant, accounts=accounts, contacts=None, custom_objects=[])
+        org.types(tenant, "Account")
+        org.change(
+            tenant, "Account", ACCOUNT, 1, ChangeType.CREATE, AccountNumber="A-1", AnnualRevenue=5
+        )
+    assert wait_until(lambda: all(upserts.of(t) for t in (same, changed)), timeout=240, step=0)
+    time.sleep(3)  # both tenants' re-evaluations (config, then types) are applied and sent
+    before = {t: len(upserts.of(t)) for t in (same, changed)}
+
+    worker.stop()
+    org.config(changed, accounts=accounts | {"extra_traits": ["AnnualRevenue"]}, contacts=None,
+               custom_objects=[])  # fmt: skip
+    worker.start()
+
+    assert wait_until(lambda: len(upserts.of(changed)) > before[changed], timeout=240, step=0)
+    time.sleep(5)  # a worker that re-evaluated everything would have sent `same` again by now
+    assert len(upserts.of(same)) == before[same]
+    assert upserts.of(changed)[-1].traits["annual_revenue"] == 5
+    upserts.close()

@@ -8,6 +8,7 @@ import json
 from schemas.changes import ChangeType, SalesforceChange
 from streams.merge import apply
 from streams.reprocess import decode_deals, decode_records, reevaluate
+from tests.builders import org_types
 from tests.streams.test_evaluator import ACME, OTHER, change, config
 
 
@@ -29,7 +30,7 @@ def test_given_state_of_two_tenants_when_one_is_reprocessed_then_only_its_won_ac
         json.dumps(f"acme:Account:{OTHER}"): json.dumps({"006Dn0000000002IAA": False}).encode(),
     }
 
-    upserts = reevaluate(config("acme"), decode_records(records), decode_deals(deals))
+    upserts = reevaluate(config("acme"), decode_records(records), decode_deals(deals), org_types)
 
     assert [(u.tenant, u.gather_id, u.traits["name"]) for u in upserts] == [("acme", "A-1", "Acme")]
 
@@ -37,4 +38,4 @@ def test_given_state_of_two_tenants_when_one_is_reprocessed_then_only_its_won_ac
 def test_given_no_state_for_the_tenant_then_nothing_is_published() -> None:
     records = changelog_of(change("Account", ACME, 1, ChangeType.CREATE, tenant="globex", Name="G"))
 
-    assert reevaluate(config("acme"), decode_records(records), {}) == []
+    assert reevaluate(config("acme"), decode_records(records), {}, org_types) == []

@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import TopicSpec, provision_topics
+from streams.control import partition_of
 
 KEYS = [f"tenant-{t}:Account:001{n:015d}" for t in range(3) for n in range(100)]
 PARTITIONS = 12
@@ -65,3 +66,5 @@ def test_given_the_same_keys_when_sent_by_both_clients_then_the_partitions_match
     assert confluent == aiokafka
     assert len(set(confluent.values())) == PARTITIONS  # the keys really spread
     assert default != aiokafka  # the control: without murmur2 the clients disagree
+    # the worker's re-evaluation picks a partition's records by this hash (streams/control.py)
+    assert {k: partition_of(k, PARTITIONS) for k in KEYS} == confluent
