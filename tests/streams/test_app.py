@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 
 from connectors.kafka.settings import KafkaSettings
 from schemas.changes import ChangeType, SalesforceChange
-from schemas.contract import Topics
+from schemas.contract import DeadLetter, Topics
 from schemas.describe import ObjectSchema
 from schemas.gather import EntityKind, GatherUpsert
 from schemas.versions import Version
@@ -280,3 +280,34 @@ def test_given_a_restart_then_only_tenants_whose_config_changed_meanwhile_are_re
     assert len(upserts.of(same)) == before[same]
     assert upserts.of(changed)[-1].traits["annual_revenue"] == 5
     upserts.close()
+
+
+def test_given_a_malformed_change_then_it_goes_to_the_dlq_with_its_stage_and_the_agent_goes_on(
+    kafka_settings: KafkaSettings,
+    worker: WorkerProcess,
+) -> None:
+    tenant = f"bad-{uuid.uuid4().hex[:8]}"
+    org = Org(kafka_settings, worker.topics)
+    org.config(tenant, accounts={"sync_mode": "create_new", "id_field": "AccountNumber"})
+    org._send(worker.topics.sf_changes, f"{tenant}:Account:{ACCOUNT}", b'{"tenant": 1}')
+    org.change(tenant, "Account", ACCOUNT, 1, ChangeType.CREATE, AccountNumber="A-1")
+    dlq = ChangesReader(kafka_settings, Topics.dlq(worker.topics.sf_changes))
+    upserts = Upserts(kafka_settings, worker.topics)
+
+    assert wait_until(lambda: upserts.ids(tenant) == {"A-1"}, timeout=240, step=0)
+    assert wait_until(lambda: _read(dlq), timeout=30, step=0)
+    [(key, value)] = dlq.messages
+    letter = DeadLetter.decode(value)
+    assert (key, letter.stage, letter.original) == (
+        f"{tenant}:Account:{ACCOUNT}",
+        "worker.changes",
+        '{"tenant": 1}',
+    )
+    assert "ValidationError" in letter.error
+    dlq.close()
+    upserts.close()
+
+
+def _read(reader: ChangesReader) -> bool:
+    reader.poll_for(0.5)
+    return bool(reader.messages)
