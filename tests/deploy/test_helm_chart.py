@@ -344,6 +344,10 @@ def test_given_tenant_files_when_rendered_then_a_post_install_job_applies_the_co
     script = shlex.split(container["command"][-1])
     assert script == ["exec", "gather-sync", "tenants", "apply", "/config/*.yaml"]
     assert build_parser().parse_args(script[2:]).handler is not None
+    # the org check logs in as the listener does: the same secrets, as env and as files
+    assert container["envFrom"] == [{"secretRef": {"name": "acme-salesforce"}}]
+    (secret,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/secrets/globex"]
+    assert volumes[secret["name"]]["secret"] == {"secretName": "globex-jwt"}
 
 
 def test_given_tenant_secret_refs_when_rendered_then_the_listener_gets_them_as_env_and_files(

@@ -171,6 +171,34 @@ livenessProbe:
   emptyDir: {}
 {{- end }}
 
+{{/* What logs in to the tenants' orgs (the listener, and `tenants apply` checking each config
+against its org's describe): the secrets a config references, as env and as files. */}}
+{{- define "gather-sync.orgEnvFrom" -}}
+{{- with .Values.listener.envFromSecrets }}
+envFrom:
+  {{- range . }}
+  - secretRef:
+      name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "gather-sync.orgSecretMounts" -}}
+{{- range $i, $m := .Values.listener.secretMounts }}
+- name: tenant-secret-{{ $i }}
+  mountPath: {{ $m.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "gather-sync.orgSecretVolumes" -}}
+{{- range $i, $m := .Values.listener.secretMounts }}
+- name: tenant-secret-{{ $i }}
+  secret:
+    secretName: {{ $m.secretName }}
+{{- end }}
+{{- end }}
+
 {{/* Values the schema cannot compare with each other. */}}
 {{- define "gather-sync.checks" -}}
 {{- $partitions := int .Values.kafka.partitions }}
