@@ -70,5 +70,14 @@ class UndeleteFailed(SfsimError):
     status = 400
 
 
+class DuplicateDeveloperName(SfsimError):
+    """Setup refuses a new field whose API name the object already has."""
+
+    error_code = "DUPLICATE_DEVELOPER_NAME"
+    status = 400
+
+
 class SchemaFileError(SfsimError):
-    """A custom-object schema file is wrong; raised at start-up, never over HTTP."""
+    """A custom-object schema is wrong: a file at start-up, or a field the admin API adds (400)."""
+
+    status = 400

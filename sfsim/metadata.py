@@ -268,6 +268,14 @@ class OrgSchema:
     def by_prefix(self, prefix: str) -> ObjectDef | None:
         return next((o for o in self.objects.values() if o.key_prefix == prefix), None)
 
+    def with_field(self, obj_name: str, new: FieldDef) -> OrgSchema:
+        """This schema with one more field on an object (Setup's "New Field")."""
+        base = self.objects[obj_name]
+        extended = _object(
+            base.name, base.label, base.key_prefix, [*base.fields.values(), new], base.custom
+        )
+        return OrgSchema(self.objects | {base.name: extended})
+
 
 def standard_schema() -> OrgSchema:
     return OrgSchema({o.name: o for o in (_account(), _contact(), _opportunity())})
@@ -305,7 +313,7 @@ def _extend(
     if name not in objects:
         raise SchemaFileError(f"{path}: extend.{name}: no such standard object")
     base = objects[name]
-    fields = [*base.fields.values(), *(_custom_field(spec, path) for spec in extra)]
+    fields = [*base.fields.values(), *(custom_field(spec, path) for spec in extra)]
     return _object(base.name, base.label, base.key_prefix, fields)
 
 
@@ -316,16 +324,18 @@ def _custom_object(spec: dict[str, Any], prefix: str, path: Path) -> ObjectDef:
     fields = [
         *_system_fields(),
         _f("Name", "string", nillable=False),
-        *(_custom_field(f, path) for f in spec.get("fields") or []),
+        *(custom_field(f, path) for f in spec.get("fields") or []),
     ]
     return _object(name, str(spec.get("label", name)), prefix, fields, custom=True)
 
 
-def _custom_field(spec: dict[str, Any], path: Path) -> FieldDef:
+def custom_field(spec: dict[str, Any], where: Path | str) -> FieldDef:
+    """A custom field from its spec (`{name, type, label?, reference_to?, picklist_values?}`);
+    `where` names the file or request it came from, for the error."""
     name, type_ = str(spec.get("name", "")), str(spec.get("type", ""))
     if not name.endswith("__c") or type_ not in FIELD_TYPES:
         raise SchemaFileError(
-            f"{path}: field {name!r}: a custom field needs a name ending in __c "
+            f"{where}: field {name!r}: a custom field needs a name ending in __c "
             f"and a type among {sorted(FIELD_TYPES)}"
         )
     return _f(

@@ -75,6 +75,20 @@ class Org:
         obj = self.object(obj_name)
         return (r for r in self.records[obj.name].values() if include_deleted or not r["IsDeleted"])
 
+    # --- setup ---------------------------------------------------------------------------------
+
+    def add_field(self, obj_name: str, new: FieldDef) -> ObjectDef:
+        """Setup's "New Field": from now on describe lists it, queries read it, writes may set it
+        and change events carry it; existing records hold null in it."""
+        obj = self.object(obj_name)
+        existing = obj.field_ci(new.name)
+        if existing is not None:
+            raise errors.DuplicateDeveloperName(f"{obj.name} already has a field {existing.name}")
+        self.schema = self.schema.with_field(obj.name, new)
+        for record in self.records[obj.name].values():
+            record.setdefault(new.name, None)
+        return self.object(obj.name)
+
     # --- writes --------------------------------------------------------------------------------
 
     @contextmanager

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.kafka.compacted import read_compacted
-from connectors.kafka.topics import SF_CHECKPOINTS
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,10 @@ def checkpoint_key(tenant: str, channel: str) -> str:
 
 
 def read_checkpoints(
-    consumer_config: dict[str, Any], timeout: float = 30.0
+    consumer_config: dict[str, Any], topic: str, timeout: float = 30.0
 ) -> dict[str, Checkpoint]:
-    """Every current checkpoint: the compacted topic read from its start to its end."""
-    latest = read_compacted(consumer_config, SF_CHECKPOINTS, timeout)
+    """Every current checkpoint: the compacted topic (`sf.checkpoints`) from start to end."""
+    latest = read_compacted(consumer_config, topic, timeout)
     return {key: Checkpoint.decode(value) for key, value in latest.items()}
 
 

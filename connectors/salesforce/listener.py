@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -24,12 +25,14 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from connectors.kafka.producer import AsyncProducer
 from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import provision_contract_topics
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.checkpoints import Checkpoint, read_checkpoints
 from connectors.salesforce.errors import SalesforceConnectorError
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.settings import ListenerSettings
 from connectors.salesforce.tenant_stream import StreamDeps, TenantStream
+from schemas.contract import Topics
 from schemas.errors import ConfigError
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
@@ -52,17 +55,19 @@ class Listener:
     tenants: dict[str, Running] = field(default_factory=dict)
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.topics = Topics.of(self.kafka)
+
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        # The topics it writes (sf.schemas among them) exist before its first produce.
+        await asyncio.to_thread(provision_contract_topics, self.kafka)
         self.producer = AsyncProducer(self.kafka.producer_config(), loop)
-        self.checkpoints = await asyncio.to_thread(
-            read_checkpoints, self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints")
-        )
+        self.checkpoints = await asyncio.to_thread(self._read_checkpoints)
         consumer = Consumer(self._consumer_config())
-        consumer.subscribe(
-            [self.settings.tenants_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
-        )
+        tenants = self.settings.tenants_topic or self.topics.gather_tenants
+        consumer.subscribe([tenants], on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("listener started", checkpoints=len(self.checkpoints))
         try:
             while not stop.is_set():
@@ -74,6 +79,10 @@ class Listener:
             await asyncio.to_thread(consumer.close)
             await self.producer.close()
             log.info("listener stopped")
+
+    def _read_checkpoints(self) -> dict[str, Checkpoint]:
+        config = self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints")
+        return read_checkpoints(config, self.topics.sf_checkpoints)
 
     def _consumer_config(self) -> dict[str, Any]:
         # Eager "range" assignment: a rebalance first revokes everything, and on_revoke stops
@@ -89,9 +98,7 @@ class Listener:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Checkpoints again: tenants taken over from another replica resume from what it wrote.
-        self.checkpoints.update(
-            read_checkpoints(self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints"))
-        )
+        self.checkpoints.update(self._read_checkpoints())
         # Configs are compacted: read each assigned partition from its start for the newest.
         for partition in partitions:
             partition.offset = OFFSET_BEGINNING
@@ -149,7 +156,9 @@ class Listener:
             orgapi=orgapi,
             ssl_context=self._ssl_context(),
             checkpoints=self.checkpoints,
+            topics=self.topics,
             now=time.monotonic,
+            clock=lambda: datetime.now(UTC),
             checkpoint_interval=self.settings.checkpoint_interval,
             connection_timeout=self.settings.connection_timeout,
             max_in_flight=self.settings.max_in_flight,

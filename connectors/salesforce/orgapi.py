@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import requests
 import structlog
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
 
 from connectors.salesforce.auth import Authenticator
 from connectors.salesforce.classifier import Decision, Failure, classify
@@ -125,21 +125,33 @@ class OrgApi:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def describe(self, obj: str) -> dict[str, Any]:
-        if obj not in self._describes:
-            self._describes[obj] = self.call(lambda sf: getattr(sf, obj).describe())
+    def describe(self, obj: str, fresh: bool = False) -> dict[str, Any]:
+        """The object's describe, cached per object; `fresh` reads it again."""
+        found = self.describe_if_exists(obj, fresh)
+        if found is None:
+            raise SalesforceApiError(
+                f"the org has no object {obj}: check the tenant config's object names",
+                Decision.CONFIG_ERROR,
+            )
+        return found
+
+    def describe_if_exists(self, obj: str, fresh: bool = False) -> dict[str, Any] | None:
+        """None when the org has no such object (describe answers 404 NOT_FOUND)."""
+        if fresh or obj not in self._describes:
+            found = self.call(lambda sf: _describe_or_none(sf, obj))
+            if found is None:
+                return None
+            self._describes[obj] = found
         return self._describes[obj]
 
-    def field_types(self, obj: str) -> dict[str, str]:
+    def field_types(self, obj: str, fresh: bool = False) -> dict[str, str]:
         """Queryable scalar fields and their types; compound parents (BillingAddress, a
         Contact's Name) are left out, their parts carry the values."""
-        fields = self.describe(obj)["fields"]
-        parents = {f.get("compoundFieldName") for f in fields} - {None}
-        return {
-            f["name"]: f["type"]
-            for f in fields
-            if f["name"] not in parents and f["type"] not in ("address", "location")
-        }
+        return scalar_types(self.describe(obj, fresh))
+
+    def field_types_if_exists(self, obj: str, fresh: bool = False) -> dict[str, str] | None:
+        found = self.describe_if_exists(obj, fresh)
+        return None if found is None else scalar_types(found)
 
     def records_by_id(self, obj: str, ids: list[str]) -> list[dict[str, Any]]:
         names = ", ".join(self.field_types(obj))
@@ -182,6 +194,24 @@ class OrgApi:
         for page in pages:
             for row in csv.DictReader(io.StringIO(page)):
                 yield {name: typed(types.get(name, "string"), text) for name, text in row.items()}
+
+
+def scalar_types(describe: dict[str, Any]) -> dict[str, str]:
+    fields = describe["fields"]
+    parents = {f.get("compoundFieldName") for f in fields} - {None}
+    return {
+        f["name"]: f["type"]
+        for f in fields
+        if f["name"] not in parents and f["type"] not in ("address", "location")
+    }
+
+
+def _describe_or_none(sf: Salesforce, obj: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = getattr(sf, obj).describe()
+    except SalesforceResourceNotFound:
+        return None
+    return found
 
 
 def typed(field_type: str, text: str | None) -> Any:

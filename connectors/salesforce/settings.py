@@ -5,16 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.kafka.topics import GATHER_TENANTS
-
 
 class ListenerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LISTENER_", frozen=True, extra="ignore")
 
-    tenants_topic: str = Field(
-        default=GATHER_TENANTS,
+    tenants_topic: str | None = Field(
+        default=None,
         description="LISTENER_TENANTS_TOPIC: the compacted tenant configs "
-        "(default: gather.tenants, after KAFKA_TOPIC_PREFIX)",
+        "(unset: gather.tenants, after KAFKA_TOPIC_PREFIX)",
     )
     group_id: str = Field(
         default="gather-sync-listener",

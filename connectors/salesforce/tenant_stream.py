@@ -15,6 +15,7 @@ import json
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -22,10 +23,10 @@ from aiosfstream_ng.client import ReplayMarkerStoragePolicy
 from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
 
 from connectors.kafka.producer import AsyncProducer
-from connectors.kafka.topics import DLQ_SUFFIX, SF_CHANGES, SF_CHECKPOINTS
 from connectors.salesforce.auth import Authenticator
 from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint
 from connectors.salesforce.classifier import Decision, Failure, classify
+from connectors.salesforce.describes import Describes, SchemaPublisher
 from connectors.salesforce.errors import NormalizeError, SalesforceApiError
 from connectors.salesforce.normalizer import Gap, Overflow, normalize
 from connectors.salesforce.orgapi import OrgApi
@@ -42,6 +43,7 @@ from connectors.telemetry.metrics import (
     SUBSCRIPTION_UP,
 )
 from schemas.changes import ChangeSource, SalesforceChange
+from schemas.contract import DeadLetter, Topics
 from schemas.tenant import TenantConfig
 
 ALL_RETAINED = -2
@@ -61,7 +63,9 @@ class StreamDeps:
     orgapi: OrgApi
     ssl_context: ssl.SSLContext | None
     checkpoints: dict[str, Checkpoint]
-    now: Callable[[], float]
+    topics: Topics
+    now: Callable[[], float]  # monotonic seconds: checkpoint intervals
+    clock: Callable[[], datetime]  # wall time: when a describe was read
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     checkpoint_interval: float = 1.0
     connection_timeout: float = 60.0
@@ -76,9 +80,18 @@ class TenantStream:
     published: int = 0
     _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
     _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
+    _described: bool = False
 
     def __post_init__(self) -> None:
         self.log = structlog.get_logger(__name__).bind(tenant=self.config.tenant)
+        self.schemas = SchemaPublisher(
+            self.config.tenant,
+            self.deps.orgapi,
+            self.deps.producer,
+            self.deps.topics.sf_schemas,
+            self.deps.clock,
+            self.log,
+        )
         self.channels = {channel_of(o): o for o in self.config.synced_objects()}
         for channel in self.channels:
             self._checkpointers[channel] = ChannelCheckpointer(
@@ -132,6 +145,8 @@ class TenantStream:
                 self._catch_up[name] = saved.commit_ts
 
     async def _session(self) -> None:
+        if not self._described:
+            await self._describe()
         client = self._client()
         await client.open()
         ticker = asyncio.create_task(self._tick())
@@ -147,6 +162,16 @@ class TenantStream:
             SUBSCRIPTION_UP.labels(self.config.tenant).set(0)
             ticker.cancel()
             await client.close()
+
+    async def _describe(self) -> None:
+        """Each synced object's types on `sf.schemas` before the first change of it."""
+        describes = await self.schemas.publish_all(self.config.synced_objects())
+        self._check_config(describes)
+        self._described = True
+
+    def _check_config(self, describes: Describes) -> None:
+        """What the tenant config names that the org lacks (a config applied without the CLI's
+        org check): logged and counted, the stream runs on."""
 
     async def _tick(self) -> None:
         """Checkpoints also move while no new event arrives."""
@@ -215,10 +240,8 @@ class TenantStream:
     async def _publish(
         self, channel: str, changes: list[SalesforceChange], replay_id: int, commit_ts: int
     ) -> None:
-        futures = [
-            self.deps.producer.send(SF_CHANGES, c.key, c.model_dump_json().encode())
-            for c in changes
-        ]
+        await self.schemas.ensure(changes)
+        futures = self._send(changes)
         self.published += len(futures)
         MESSAGES_OUT.labels("listener", self.config.tenant).inc(len(futures))
         checkpointer = self._checkpointers.get(channel)
@@ -231,19 +254,19 @@ class TenantStream:
         if (error := checkpointer.failed()) is not None:
             raise SalesforceApiError(f"Kafka refused a change: {error}", Decision.RETRY)
 
+    def _send(self, changes: list[SalesforceChange]) -> list[asyncio.Future[Any]]:
+        topic = self.deps.topics.sf_changes
+        return [
+            self.deps.producer.send(topic, c.key, c.model_dump_json().encode()) for c in changes
+        ]
+
     async def _dead_letter(self, message: dict[str, Any], reason: str) -> None:
-        """The raw message and why it failed, keyed like the change would have been."""
-        value = json.dumps(
-            {
-                "stage": "listener.normalize",
-                "tenant": self.config.tenant,
-                "error": reason,
-                "original": json.dumps(message, default=str),
-            }
-        )
+        """The raw message and why it failed, keyed by the tenant (its record is unknown)."""
+        letter = DeadLetter.of("listener.normalize", reason, json.dumps(message, default=str))
         self.log.warning("malformed change event sent to the DLQ", reason=reason)
         DLQ_MESSAGES.labels("listener", self.config.tenant).inc()
-        await self.deps.producer.send(SF_CHANGES + DLQ_SUFFIX, self.config.tenant, value.encode())
+        topic = self.deps.topics.dlq(self.deps.topics.sf_changes)
+        await self.deps.producer.send(topic, self.config.tenant, letter.encode())
 
     # --- REST reads ----------------------------------------------------------------------------
 
@@ -267,10 +290,8 @@ class TenantStream:
     async def _run_catch_ups(self) -> None:
         for channel, since in list(self._catch_up.items()):
             changes = await asyncio.to_thread(self._resync, self.channels[channel], since)
-            futures = [
-                self.deps.producer.send(SF_CHANGES, c.key, c.model_dump_json().encode())
-                for c in changes
-            ]
+            await self.schemas.ensure(changes)
+            futures = self._send(changes)
             await asyncio.gather(*futures)
             self.published += len(futures)
             del self._catch_up[channel]
@@ -280,7 +301,7 @@ class TenantStream:
 
     def _write_checkpoint(self, key: str, checkpoint: Checkpoint) -> None:
         self.deps.checkpoints[key] = checkpoint
-        self.deps.producer.send(SF_CHECKPOINTS, key, checkpoint.encode())
+        self.deps.producer.send(self.deps.topics.sf_checkpoints, key, checkpoint.encode())
 
     async def _drain(self) -> None:
         """On the way out: wait for what is in flight, then write the final checkpoints."""

@@ -1,4 +1,5 @@
-"""The admin API for tests and demos: faults, the clock, the Recycle Bin, transactions, traffic.
+"""The admin API for tests and demos: faults, the clock, the Recycle Bin, transactions, traffic,
+new fields.
 
 Served under /sfsim/admin/ on the same port; sfsim listens on loopback only, and this API has no
 auth of its own because it stands in for the org's Setup pages, which a test owns.
@@ -14,6 +15,7 @@ from aiohttp import web
 from sfsim import errors
 from sfsim.clock import ManualClock, OffsetClock
 from sfsim.generator import Generator
+from sfsim.metadata import custom_field
 from sfsim.server.cometd import COMETD
 from sfsim.server.state import SimState, state_of
 
@@ -120,6 +122,21 @@ async def publish_raw(request: web.Request) -> web.Response:
     body = await request.json()
     event = state_of(request).log.append(str(body["channel"]), body["data"])
     return web.json_response({"replay_id": event.replay_id})
+
+
+async def add_field(request: web.Request) -> web.Response:
+    """Setup's "New Field" at runtime: {"object": "Account", "name": "Tier__c", "type":
+    "picklist", "picklist_values": [...]}; describe and change events show it from then on."""
+    body = await request.json()
+    added: list[dict[str, Any]] = []
+
+    def run(state: SimState) -> None:
+        spec = custom_field(body, "/sfsim/admin/fields")
+        obj = state.org.add_field(str(body.get("object", "")), spec)
+        added.append({"object": obj.name, "field": spec.describe()})
+
+    response = await _guard(run, request)
+    return web.json_response(added[0]) if response.status == 200 else response
 
 
 async def generate(request: web.Request) -> web.Response:

@@ -120,6 +120,7 @@ def _admin_routes(app: web.Application) -> None:
     r.add_post("/sfsim/admin/transaction", admin.transaction)
     r.add_post("/sfsim/admin/generate", admin.generate)
     r.add_post("/sfsim/admin/publish-raw", admin.publish_raw)
+    r.add_post("/sfsim/admin/fields", admin.add_field)
 
 
 def provision_identity(state: SimState, tls_dir: Path) -> Credentials:

@@ -10,6 +10,7 @@ import pytest
 from sfsim import errors
 from sfsim.clock import ManualClock
 from sfsim.ids import OVERFLOW_RECORD_ID
+from sfsim.metadata import FieldDef
 from tests.sfsim.builders import an_account, an_org, events, header
 
 
@@ -199,3 +200,26 @@ def test_given_events_older_than_72_hours_then_they_are_no_longer_retained() -> 
     assert [header(e)["recordIds"] for e in events(org)] == [[newer]]
     assert not org.log.is_replayable(1)  # its event expired, though nothing newer was missed
     assert org.log.is_replayable(2) and org.log.is_replayable(-2)
+
+
+def test_given_a_field_added_at_runtime_then_writes_set_it_and_its_update_event_carries_it() -> (
+    None
+):
+    org = an_org()
+    record_id = an_account(org)
+
+    org.add_field("Account", FieldDef("Tier__c", "picklist", custom=True))
+    org.update("Account", record_id, {"Tier__c": "Gold"})
+
+    event = events(org)[-1]
+    assert header(event)["changedFields"] == ["Tier__c", "LastModifiedDate"]
+    assert body(event)["Tier__c"] == "Gold"
+    assert org.object("Account").types()["Tier__c"] == "picklist"
+
+
+def test_given_a_field_the_object_already_has_then_adding_it_again_is_refused() -> None:
+    org = an_org()
+    org.add_field("Account", FieldDef("Tier__c", "picklist", custom=True))
+
+    with pytest.raises(errors.DuplicateDeveloperName, match="Tier__c"):
+        org.add_field("Account", FieldDef("tier__c", "string", custom=True))

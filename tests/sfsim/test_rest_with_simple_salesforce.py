@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,31 @@ def test_given_a_session_older_than_its_lifetime_then_it_has_expired(
 
     with pytest.raises(SalesforceExpiredSession, match="INVALID_SESSION_ID"):
         direct.query("SELECT Id FROM Account LIMIT 1")
+
+
+def test_given_a_field_added_through_the_admin_api_then_describe_and_queries_show_it(
+    sfsim: ThreadedSfsim, http: requests.Session
+) -> None:
+    sf = admin_login(sfsim, http)
+    record_id = sf.Account.create({"Name": "Before the field"})["id"]
+
+    added = sfsim.admin("fields", {"object": "Account", "name": "Score__c", "type": "double"})
+    sf.Account.update(record_id, {"Score__c": 4.5})
+
+    types = {f["name"]: f["type"] for f in sf.Account.describe()["fields"]}
+    [row] = sf.query(f"SELECT Score__c FROM Account WHERE Id = '{record_id}'")["records"]
+    assert added["field"]["name"] == "Score__c" and types["Score__c"] == "double"
+    assert row["Score__c"] == 4.5
+
+
+def test_given_a_bad_or_duplicate_field_then_the_admin_api_refuses_it(
+    sfsim: ThreadedSfsim,
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        sfsim.admin("fields", {"object": "Account", "name": "NoSuffix", "type": "double"})
+    with pytest.raises(urllib.error.HTTPError) as duplicate:
+        sfsim.admin("fields", {"object": "Account", "name": "Industry__c", "type": "string"})
+        sfsim.admin("fields", {"object": "Account", "name": "Industry__c", "type": "string"})
+
+    assert bad.value.code == 400 and "ending in __c" in bad.value.read().decode()
+    assert "DUPLICATE_DEVELOPER_NAME" in duplicate.value.read().decode()

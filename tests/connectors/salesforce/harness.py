@@ -20,8 +20,6 @@ from confluent_kafka.admin import AdminClient
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import (
-    DLQ_SUFFIX,
-    SF_CHANGES,
     TopicSpec,
     provision_contract_topics,
     provision_topics,
@@ -29,6 +27,7 @@ from connectors.kafka.topics import (
 from connectors.salesforce.listener import Listener
 from connectors.salesforce.settings import ListenerSettings
 from schemas.changes import SalesforceChange
+from schemas.contract import Topics
 from schemas.tenant import TenantConfig
 from sfsim.testing import ThreadedSfsim
 
@@ -100,7 +99,7 @@ def listener_process(
         | environ
         | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "LISTENER_TENANTS_TOPIC": settings.tenants_topic,
+            "LISTENER_TENANTS_TOPIC": settings.tenants_topic or "",
             "LISTENER_GROUP_ID": settings.group_id,
             "LISTENER_SALESFORCE_CA_FILE": settings.salesforce_ca_file or "",
             "LISTENER_CHECKPOINT_INTERVAL": str(settings.checkpoint_interval),
@@ -127,12 +126,13 @@ def listener_process(
 class ChangesReader:
     """Everything a tenant has in `sf.changes` (or its DLQ), read from the start."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str = SF_CHANGES) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str | None = None) -> None:
         self._consumer = Consumer(
             kafka.consumer_config(unique("reader")) | {"enable.auto.commit": False}
         )
-        self._consumer.subscribe([topic])
+        self._consumer.subscribe([topic or Topics.of(kafka).sf_changes])
         self.messages: list[tuple[str, bytes]] = []
+        self.timestamps: list[int] = []  # each message's CreateTime: when the producer sent it
 
     def poll_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -140,6 +140,7 @@ class ChangesReader:
             message = self._consumer.poll(0.2)
             if message is not None and message.error() is None:
                 self.messages.append(((message.key() or b"").decode(), message.value() or b""))
+                self.timestamps.append(message.timestamp()[1])
 
     def changes(self, tenant: str) -> list[SalesforceChange]:
         return [
@@ -163,7 +164,8 @@ class ChangesReader:
 
 
 def dlq_reader(kafka: KafkaSettings) -> ChangesReader:
-    return ChangesReader(kafka, SF_CHANGES + DLQ_SUFFIX)
+    topics = Topics.of(kafka)
+    return ChangesReader(kafka, topics.dlq(topics.sf_changes))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0, step: float = 0.2) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.checkpoints import checkpoint_key, read_checkpoints
 from schemas.changes import ChangeSource, ChangeType, SalesforceChange
+from schemas.contract import Topics
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
@@ -187,9 +188,9 @@ def test_given_an_outage_past_the_replay_window_when_restarted_then_it_catches_u
         assert subscribed(org)
         org.call(lambda: org.state.org.create("Account", {"Name": "Before"}))
         reader.wait(tenant, count_of(1))
-    checkpoint = read_checkpoints(kafka_settings.consumer_config(unique("cp")))[
-        checkpoint_key(tenant, "/data/AccountChangeEvent")
-    ]
+    checkpoint = read_checkpoints(
+        kafka_settings.consumer_config(unique("cp")), Topics.of(kafka_settings).sf_checkpoints
+    )[checkpoint_key(tenant, "/data/AccountChangeEvent")]
 
     org.admin("clock", {"advance_seconds": 73 * 3600})
     during = org.call(

@@ -14,6 +14,7 @@ import pytest
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.checkpoints import checkpoint_key, read_checkpoints
+from schemas.contract import Topics
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
@@ -99,7 +100,9 @@ def test_given_sigterm_then_in_flight_changes_are_written_and_the_checkpoint_is_
                 )
             )
 
-    checkpoints = read_checkpoints(kafka_settings.consumer_config(unique("cp")))
+    checkpoints = read_checkpoints(
+        kafka_settings.consumer_config(unique("cp")), Topics.of(kafka_settings).sf_checkpoints
+    )
     assert checkpoints[checkpoint_key(tenant, "/data/AccountChangeEvent")].replay_id == last_account
     assert "listener stopped" in log.read_text()
 
