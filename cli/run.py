@@ -30,14 +30,8 @@ from connectors.gather.sink import SinkSettings
 from connectors.kafka.errors import LagCollectionError
 from connectors.kafka.lag import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import (
-    GATHER_ACCOUNTS,
-    GATHER_RECORDS,
-    GATHER_TENANTS,
-    GATHER_USERS,
-    SF_CHANGES,
-    provision_contract_topics,
-)
+from connectors.kafka.topics import provision_contract_topics
+from schemas.contract import Topics
 from sfsim.testing import serve_process
 from streams.settings import WorkerSettings
 
@@ -105,11 +99,9 @@ def _freshness(engine: Any) -> str:
 
 
 def _summary(watch: Watch) -> str:
-    consumer, engine = watch.consumer, watch.engine
-    changes = _ends(consumer, SF_CHANGES) - watch.base[SF_CHANGES]
-    upserts = sum(
-        _ends(consumer, t) - watch.base[t] for t in (GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS)
-    )
+    consumer, engine, changes_topic = watch.consumer, watch.engine, watch.topics.sf_changes
+    changes = _ends(consumer, changes_topic) - watch.base[changes_topic]
+    upserts = sum(_ends(consumer, t) - watch.base[t] for t in watch.topics.gather_data)
     account_rows, other_rows = _rows(engine)
     elapsed = time.monotonic() - watch.started
     return (
@@ -135,9 +127,8 @@ def run(_args: Any) -> int:
         "GATHER_DATABASE_URL": store.database_url,
     }
     producer = Producer(kafka.producer_config())
-    producer.produce(
-        GATHER_TENANTS, key=TENANT.encode(), value=json.dumps(_demo_config(credentials)).encode()
-    )
+    config = json.dumps(_demo_config(credentials)).encode()
+    producer.produce(Topics.of(kafka).gather_tenants, key=TENANT.encode(), value=config)
     producer.flush(30)
     children = [sfsim, *_stages(env)]
     time.sleep(5)
@@ -174,13 +165,15 @@ class Watch:
     collector: LagCollector
     base: dict[str, int]
     started: float
+    topics: Topics
 
 
 def _watch(children: list[subprocess.Popen[Any]], kafka: KafkaSettings, engine: Any) -> int:
     consumer = Consumer(kafka.consumer_config("gather-sync-run-summary"))
-    topics = (SF_CHANGES, GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS)
-    base = {t: _ends(consumer, t) for t in topics}
-    watch = Watch(consumer, engine, LagCollector(kafka, read_wait=0.5), base, time.monotonic())
+    topics = Topics.of(kafka)
+    base = {t: _ends(consumer, t) for t in (topics.sf_changes, *topics.gather_data)}
+    collector = LagCollector(kafka, read_wait=0.5)
+    watch = Watch(consumer, engine, collector, base, time.monotonic(), topics)
     print(f"running; logs in {RUN_DIR}/; Ctrl-C stops everything", flush=True)
     try:
         while True:

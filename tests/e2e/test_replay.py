@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_ACCOUNTS
+from schemas.contract import Topics
 from tests.connectors.salesforce.harness import Traffic, wait_until
 from tests.e2e.oracle import snapshot
 from tests.e2e.pipeline import SINK, Pipeline, backfilled, wait_settled
@@ -39,7 +39,7 @@ def test_given_newer_changes_applied_when_the_sink_replays_its_topic_then_nothin
         before = snapshot(postgres_engine)
         pipeline.stop(pipeline.processes[0])  # the sink
 
-        topic = pipeline.prefix + GATHER_ACCOUNTS
+        topic = Topics(pipeline.prefix).gather_accounts
         group = pipeline.env["SINK_GROUP_ID"]
         done = pipeline.cli("replay", "--group", group, "--topic", topic, "--to-earliest")
         behind = sink_lag(pipeline, topic)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.kafka.topics import GATHER_TOPIC_BY_KIND
 from schemas.changes import ChangeType, SalesforceChange
+from schemas.contract import Topics
 from schemas.gather import EntityKind, Target
 from tests.builders import a_change, an_upsert
 
@@ -35,7 +35,7 @@ def test_given_an_upsert_then_its_key_and_topic_follow_its_kind() -> None:
     upsert = an_upsert(kind=EntityKind.USER, sf_id="003000000000001AAA")
 
     assert upsert.key == "acme:user:003000000000001AAA"
-    assert GATHER_TOPIC_BY_KIND[upsert.kind] == "gather.users"
+    assert Topics().gather_topic(upsert.kind) == "gather.users"
 
 
 def test_given_an_update_existing_upsert_without_match_trait_then_it_is_refused() -> None:

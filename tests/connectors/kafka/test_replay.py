@@ -36,7 +36,8 @@ from connectors.kafka.replay import (
     target_timestamp_ms,
 )
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_ACCOUNTS, provision_contract_topics
+from connectors.kafka.topics import provision_contract_topics
+from schemas.contract import Topics
 from schemas.gather import GatherUpsert
 from tests.builders import a_version, an_upsert
 from tests.connectors.salesforce.harness import wait_until
@@ -246,15 +247,19 @@ def test_given_newer_changes_applied_when_an_older_range_is_replayed_then_nothin
     before = datetime.now(UTC) - timedelta(seconds=1)
     producer = Producer(kafka_settings.producer_config())
     for upsert in (old, new):
-        producer.produce(GATHER_ACCOUNTS, key=upsert.key.encode(), value=upsert.model_dump_json())
+        producer.produce(
+            Topics().gather_accounts, key=upsert.key.encode(), value=upsert.model_dump_json()
+        )
     assert producer.flush(30) == 0
     group = f"sink-{tenant}"
     client = ReplayClient(kafka_settings)
     _run_sink_until_caught_up(kafka_settings, sqlite_engine, group, client)
     applied = _row(sqlite_engine, tenant)
 
-    plan = client.apply(client.plan(group, GATHER_ACCOUNTS, ToDatetime(before), NOW), NOW)
-    moved_to = {p.partition: p.committed for p in client.partition_offsets(group, GATHER_ACCOUNTS)}
+    plan = client.apply(client.plan(group, Topics().gather_accounts, ToDatetime(before), NOW), NOW)
+    moved_to = {
+        p.partition: p.committed for p in client.partition_offsets(group, Topics().gather_accounts)
+    }
     # the replayed range, applied one message at a time: the row after each step
     steps = [
         _row(sqlite_engine, tenant)
@@ -304,7 +309,7 @@ def _run_sink_until_caught_up(
 
 
 def _caught_up(client: ReplayClient, group: str) -> bool:
-    rows = client.partition_offsets(group, GATHER_ACCOUNTS)
+    rows = client.partition_offsets(group, Topics().gather_accounts)
     return all(r.committed == r.high for r in rows if r.high > r.low)
 
 

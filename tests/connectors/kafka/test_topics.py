@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ast
-import os
-import subprocess
-import sys
 import uuid
 
+import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import TopicSpec, contract_topics, provision_topics
+from schemas.contract import Topics
+from schemas.gather import EntityKind
 
 
 def _specs(prefix: str, partitions: int = 3, retention: str = "3600000") -> list[TopicSpec]:
@@ -69,18 +68,15 @@ def test_given_a_topic_with_old_settings_when_provisioned_then_it_is_grown_and_r
     assert _config(admin, topic, "retention.ms") == "7200000"
 
 
-def test_given_a_topic_prefix_when_a_process_starts_then_every_contract_topic_carries_it() -> None:
-    code = (
-        "from connectors.kafka.topics import contract_topics, GATHER_TOPIC_BY_KIND;"
-        "from connectors.kafka.settings import KafkaSettings;"
-        "print(sorted(t.name for t in contract_topics(KafkaSettings())));"
-        "print(sorted(GATHER_TOPIC_BY_KIND.values()))"
-    )
-    env = os.environ | {"KAFKA_TOPIC_PREFIX": "staging."}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    ).stdout
+def test_given_a_topic_prefix_in_the_settings_then_every_contract_topic_carries_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", "staging.")  # after import: read when settings are
+    settings = KafkaSettings()
+    topics = Topics.of(settings)
 
-    names = [n for line in out.splitlines() for n in ast.literal_eval(line)]
+    names = [t.name for t in contract_topics(settings)]
+    names += [topics.gather_topic(kind) for kind in EntityKind]
+    names += [topics.sf_schemas, topics.worker_control, topics.dlq(topics.sf_changes)]
     assert names and all(n.startswith("staging.") for n in names)
-    assert "staging.sf.changes" in names and "staging.gather.users" in names
+    assert {t.name for t in contract_topics(KafkaSettings(topic_prefix=""))} >= {"sf.schemas"}
