@@ -10,13 +10,15 @@ https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/chang
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from connectors.salesforce.errors import NormalizeError
 from schemas.changes import ChangeType, SalesforceChange
+from schemas.names import SalesforceId, SObjectName
 from schemas.versions import Version
 
 PLAIN_TYPES = {"CREATE", "UPDATE", "DELETE", "UNDELETE"}
@@ -48,28 +50,119 @@ class Overflow:
 Normalized = list[SalesforceChange] | Gap | Overflow
 
 
-def normalize(tenant: str, message: dict[str, Any]) -> Normalized:
-    """One CometD message (`{"channel", "data": {"payload", "event"}}`) of one tenant."""
-    try:
-        data = message["data"]
-        payload, replay_id = data["payload"], int(data["event"]["replayId"])
-        header = payload["ChangeEventHeader"]
-        change_type, entity = str(header["changeType"]), str(header["entityName"])
-        version = Version(
-            commit_ts=int(header["commitTimestamp"]),
-            commit_number=int(header.get("commitNumber") or 0),
-            sequence=int(header.get("sequenceNumber") or 0),
-        )
-        record_ids = [str(r) for r in header["recordIds"]]
-    except (KeyError, TypeError, ValueError, ValidationError) as e:
-        raise NormalizeError(f"not a change event: {type(e).__name__}: {e}") from e
+def normalize(tenant: str, message: Any) -> Normalized:
+    """One CometD message (`{"channel", "data": {"payload", "event"}}`) of one tenant.
+
+    Whatever the message holds, the only exception is `NormalizeError`, whose text says which
+    part is wrong: the stream sends the message to the DLQ with it and goes on.
+    """
+    data = _member(message, "data", "the message")
+    payload = _member(data, "payload", "data")
+    replay_id = _integer(_member(_member(data, "event", "data"), "replayId", "data.event"))
+    header = _member(payload, "ChangeEventHeader", "data.payload")
+    change_type = _text(_member(header, "changeType", HEADER), f"{HEADER}.changeType")
+    entity = _object_name(_member(header, "entityName", HEADER))
+    version = _version(header)
+    record_ids = _record_ids(_member(header, "recordIds", HEADER))
     if change_type == "GAP_OVERFLOW":
         return Overflow(tenant, entity, version, replay_id)
+    if not record_ids:
+        raise NormalizeError(f"{HEADER}.recordIds is empty: a change names at least one record")
     if change_type in GAP_TYPES:
         return Gap(tenant, entity, tuple(record_ids), change_type, version, replay_id)
     if change_type not in PLAIN_TYPES:
         raise NormalizeError(f"unknown changeType {change_type!r}")
     return _changes(tenant, entity, change_type, payload, header, version, replay_id, record_ids)
+
+
+HEADER = "ChangeEventHeader"
+_OBJECT_NAME: TypeAdapter[str] = TypeAdapter(SObjectName)
+_RECORD_ID: TypeAdapter[str] = TypeAdapter(SalesforceId)
+
+
+def _member(container: Any, key: str, where: str) -> Any:
+    """`container[key]`, where `container` must be a JSON object holding `key`."""
+    if not isinstance(container, dict):
+        raise NormalizeError(f"not a change event: {where} is {_kind(container)}, not an object")
+    if key not in container:
+        raise NormalizeError(f"not a change event: {where} has no {key!r}")
+    return container[key]
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise NormalizeError(f"{where} is {_kind(value)}, not text")
+    return value
+
+
+def _integer(value: Any, where: str = "data.event.replayId", digits: int = 20) -> int:
+    """A whole number, as JSON gives it (or as ASCII digits in text), of at most `digits`
+    digits."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value)
+    if number is None or abs(number) >= 10**digits:
+        raise NormalizeError(f"{where} is {_shown(value)}, not a whole number below 1e{digits}")
+    return number
+
+
+_DIGITS = re.compile(r"-?[0-9]{1,40}")
+
+
+def _shown(value: Any) -> str:
+    """A short, safe rendering of a bad value for the error (a huge int cannot become text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"a {value.bit_length()}-bit int"
+    return f"{_kind(value)} {repr(value)[:40]}"
+
+
+def _object_name(value: Any) -> str:
+    try:
+        return _OBJECT_NAME.validate_python(_text(value, f"{HEADER}.entityName"))
+    except ValidationError as e:
+        raise NormalizeError(f"{HEADER}.entityName is not an object name: {value[:80]!r}") from e
+
+
+def _version(header: dict[str, Any]) -> Version:
+    """The header's (commitTimestamp, commitNumber, sequenceNumber), within the widths
+    `Version.encode` gives each (15, 20 and 10 digits); a missing number is 0."""
+
+    def part(key: str, digits: int) -> int:
+        value = header.get(key) if key != "commitTimestamp" else _member(header, key, HEADER)
+        number = 0 if value is None else _integer(value, f"{HEADER}.{key}", digits)
+        if number < 0:
+            raise NormalizeError(f"{HEADER}.{key} is negative: {number}")
+        return number
+
+    return Version(
+        commit_ts=part("commitTimestamp", 15),
+        commit_number=part("commitNumber", 20),
+        sequence=part("sequenceNumber", 10),
+    )
+
+
+def _record_ids(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise NormalizeError(f"{HEADER}.recordIds is {_kind(value)}, not a list of record ids")
+    try:
+        return [_RECORD_ID.validate_python(_text(i, f"{HEADER}.recordIds[]")) for i in value]
+    except ValidationError as e:
+        raise NormalizeError(f"{HEADER}.recordIds holds a value that is not a record id") from e
+
+
+def _changed_fields(header: dict[str, Any]) -> list[str]:
+    value = header.get("changedFields") or []
+    if not isinstance(value, list):
+        raise NormalizeError(f"{HEADER}.changedFields is {_kind(value)}, not a list of names")
+    return [flatten_name(_text(n, f"{HEADER}.changedFields[]")) for n in value]
 
 
 def _changes(
@@ -82,8 +175,8 @@ def _changes(
     replay_id: int,
     record_ids: list[str],
 ) -> list[SalesforceChange]:
-    fields = flatten({k: v for k, v in payload.items() if k != "ChangeEventHeader"})
-    changed = [flatten_name(n) for n in header.get("changedFields") or []]
+    fields = flatten({k: v for k, v in payload.items() if k != HEADER})
+    changed = _changed_fields(header)
     try:
         return [
             SalesforceChange(
@@ -108,8 +201,10 @@ def flatten(body: dict[str, Any]) -> dict[str, Any]:
     """Nested compound fields -> the object's own field names."""
     flat: dict[str, Any] = {}
     for name, value in body.items():
+        if not isinstance(name, str):
+            raise NormalizeError(f"a field name is {_kind(name)}, not text")
         if isinstance(value, dict):
-            flat |= {compound_part(name, part): v for part, v in value.items()}
+            flat |= {compound_part(name, _text(part, name)): v for part, v in value.items()}
         elif isinstance(value, list):
             raise NormalizeError(f"field {name} holds a list; change events carry scalars")
         else:

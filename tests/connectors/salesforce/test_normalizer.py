@@ -39,6 +39,11 @@ def message(
     }
 
 
+def with_header(msg: dict[str, Any], **values: Any) -> dict[str, Any]:
+    msg["data"]["payload"]["ChangeEventHeader"] |= values
+    return msg
+
+
 def test_given_the_guides_compound_create_when_normalized_then_the_address_is_flattened() -> None:
     printed = json.loads(
         (GOLDEN / "account_create_compound_billingaddress_cometd.json").read_text()
@@ -122,11 +127,23 @@ def test_given_gap_events_then_they_come_back_for_re_fetching() -> None:
 @pytest.mark.parametrize(
     ("broken", "reason"),
     [
-        ({"channel": "/data/X"}, "not a change event: KeyError"),
-        ({"data": {"payload": {}, "event": {"replayId": 1}}}, "not a change event: KeyError"),
+        ({"channel": "/data/X"}, "not a change event: the message has no 'data'"),
+        (
+            {"data": {"payload": {}, "event": {"replayId": 1}}},
+            "data.payload has no 'ChangeEventHeader'",
+        ),
         (message("MERGE"), "unknown changeType 'MERGE'"),
         (message(Industry=["a", "b"]), "holds a list"),
-        (message(record_ids=["not-an-id"]), "does not fit the contract"),
+        (message(record_ids=["not-an-id"]), "recordIds holds a value that is not a record id"),
+        (with_header(message(), recordIds=[]), "recordIds is empty"),
+        (with_header(message(), recordIds="001Dn0000000001IAA"), "recordIds is str, not a list"),
+        (with_header(message(), changedFields=[7]), r"changedFields\[\] is int, not text"),
+        (with_header(message(), changedFields="Name"), "changedFields is str, not a list"),
+        (with_header(message(), commitTimestamp=10**16), "commitTimestamp is a 54-bit int"),
+        (with_header(message(), commitNumber=True), "commitNumber is bool True"),
+        (with_header(message(), entityName="Drop Table"), "entityName is not an object name"),
+        (message(BillingAddress={"City": {"x": 1}}), "does not fit the contract"),
+        ("not even a dict", "the message is str, not an object"),
     ],
 )
 def test_given_a_malformed_message_then_the_error_says_why(
