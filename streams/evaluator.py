@@ -108,7 +108,7 @@ class Evaluator:
                 outcome = custom_record(config.tenant, section, state, types)
         if isinstance(outcome, Skip):
             self.on_skip(config.tenant, state.object, outcome.reason)
-            return []
+            return [outcome.revive] if outcome.revive is not None else []
         return [outcome] if outcome is not None else []
 
 

@@ -37,6 +37,9 @@ class RecordState(BaseModel):
     record_id: str
     fields: dict[str, Versioned] = Field(default_factory=dict)
     deleted: Versioned | None = None  # value is True (tombstone) or False (alive)
+    # the newest delete ever seen (a max register): a record that was deleted may have a row
+    # marked deleted that an undelete must revive, even while the rules skip the record
+    last_delete: Version | None = None
 
     @property
     def is_deleted(self) -> bool:
@@ -68,7 +71,14 @@ def apply(state: RecordState | None, change: SalesforceChange) -> RecordState:
             fields[name] = candidate
     liveness = Versioned(value=change.change_type is ChangeType.DELETE, version=change.version)
     deleted = liveness if _newer(base.deleted, liveness) else base.deleted
-    return base.model_copy(update={"fields": fields, "deleted": deleted})
+    last_delete = base.last_delete
+    if liveness.value and (
+        last_delete is None or change.version.as_tuple() > last_delete.as_tuple()
+    ):
+        last_delete = change.version
+    return base.model_copy(
+        update={"fields": fields, "deleted": deleted, "last_delete": last_delete}
+    )
 
 
 def merge_all(changes: Iterable[SalesforceChange]) -> dict[str, RecordState]:

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from connectors.gather.freshness import advance, newest_commits
 from connectors.gather.rows import Row, merge
 from connectors.gather.schema import accounts, models, records, users
-from schemas.gather import EntityKind, GatherUpsert, Target
+from schemas.gather import EntityKind, GatherUpsert, Operation, Target
 
 TABLES = {EntityKind.ACCOUNT: accounts, EntityKind.USER: users, EntityKind.RECORD: records}
 
@@ -101,6 +101,8 @@ class SqlStore:
             existing = (
                 db.execute(self._locked(select(table).where(_where(table, key)))).mappings().first()
             )
+            if existing is None and upsert.op is Operation.UNDELETE:
+                continue  # an undelete revives a row; a record never synced has none to revive
             row = merge(_row(existing) if existing else None, upsert)
             values = row.columns() | {"updated_at": now}
             if upsert.kind is EntityKind.USER:
@@ -136,9 +138,11 @@ class SqlStore:
         for tenant, sf_account in pairs:
             account_id = (
                 db.execute(
-                    select(accounts.c.id).where(
-                        accounts.c.tenant == tenant, accounts.c.sf_id == sf_account
-                    )
+                    select(accounts.c.id)
+                    .where(accounts.c.tenant == tenant, accounts.c.sf_id == sf_account)
+                    # the live row first: an account whose id field changed has a deleted row
+                    # under its old id too (id_changed), and its users belong to the live one
+                    .order_by(accounts.c.deleted, accounts.c.id)
                 )
                 .scalars()
                 .first()

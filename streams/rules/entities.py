@@ -37,8 +37,14 @@ Section = AccountsSection | ContactsSection | CustomObjectSection
 
 @dataclass(frozen=True)
 class Skip:
-    # "filtered", "not_closed_won", "no_id", "unseen", "types_unknown"
+    """Nothing of the record is written, for `reason`: "filtered", "not_closed_won",
+    "types_unknown", "no_id" or "unseen". A live record skipped by a rule that was once
+    deleted carries `revive`, an UNDELETE of its row: the deleted mark follows Salesforce, not
+    the rules, so an undelete clears it even while the record does not match (its traits stay
+    as last synced; the sink creates no row for it)."""
+
     reason: str
+    revive: GatherUpsert | None = None
 
 
 Outcome = GatherUpsert | Skip
@@ -47,10 +53,9 @@ Outcome = GatherUpsert | Skip
 def account(
     tenant: str, section: AccountsSection, state: RecordState, types: Types, closed_won: bool
 ) -> Outcome:
-    if section.closed_won_only and not closed_won and not state.is_deleted:
-        return Skip("not_closed_won")
+    held = "not_closed_won" if section.closed_won_only and not closed_won else None
     fields = [*ACCOUNT_DEFAULT_FIELDS, *section.extra_traits]
-    return _entity(tenant, EntityKind.ACCOUNT, section, state, types, fields)
+    return _entity(tenant, EntityKind.ACCOUNT, section, state, types, fields, held)
 
 
 def contact(tenant: str, section: ContactsSection, state: RecordState, types: Types) -> Outcome:
@@ -74,14 +79,11 @@ def custom_record(
     gather_id = _text(state, section.id_field)
     if gather_id is None:
         return Skip("no_id")
+    mark = _Mark(tenant, EntityKind.RECORD, state, Target.CREATE, gather_id, None, section.model)
     if state.is_deleted:
-        return _delete(
-            tenant, EntityKind.RECORD, state, Target.CREATE, gather_id, None, section.model
-        )
-    if not _typed(section, types):
-        return Skip("types_unknown")
-    if not matches(section.filter, state.values(), types):
-        return Skip("filtered")
+        return mark.delete()
+    if (held := _held(section, state, types)) is not None:
+        return Skip(held, mark.revive(liveness))
     values, versions = all_traits(state)
     return GatherUpsert(
         tenant=tenant,
@@ -103,19 +105,20 @@ def _entity(
     state: RecordState,
     types: Types,
     fields: list[str],
+    held: str | None = None,
 ) -> Outcome:
+    """`held`: a reason the section's own rule (closed won) holds the record back."""
     target, gather_id, match = _target(section, state)
     liveness = _liveness(state, section.id_field if target is Target.CREATE else None)
     if liveness is None:
         return Skip("unseen")
     if target is Target.CREATE and gather_id is None:
         return Skip("no_id")
+    mark = _Mark(tenant, kind, state, target, gather_id, match, None)
     if state.is_deleted:
-        return _delete(tenant, kind, state, target, gather_id, match, None)
-    if not _typed(section, types):
-        return Skip("types_unknown")
-    if not matches(section.filter, state.values(), types):
-        return Skip("filtered")
+        return mark.delete()
+    if (held := held or _held(section, state, types)) is not None:
+        return Skip(held, mark.revive(liveness))
     values, versions = traits(fields, state)
     return GatherUpsert(
         tenant=tenant,
@@ -140,28 +143,50 @@ def _target(
     return Target.MATCH, None, section.match_trait
 
 
-def _delete(
-    tenant: str,
-    kind: EntityKind,
-    state: RecordState,
-    target: Target,
-    gather_id: str | None,
-    match: str | None,
-    model: str | None,
-) -> GatherUpsert:
-    assert state.deleted is not None
-    return GatherUpsert(
-        tenant=tenant,
-        kind=kind,
-        sf_id=state.record_id,
-        op=Operation.DELETE,
-        version=state.deleted.version,
-        target=target,
-        gather_id=gather_id,
-        match_trait=match,
-        model=model,
-        delete_reason=DeleteReason.DELETED,
-    )
+@dataclass(frozen=True)
+class _Mark:
+    """Where a record's row is, to mark it deleted or revive it."""
+
+    tenant: str
+    kind: EntityKind
+    state: RecordState
+    target: Target
+    gather_id: str | None
+    match: str | None
+    model: str | None
+
+    def delete(self) -> GatherUpsert:
+        assert self.state.deleted is not None
+        return self._message(Operation.DELETE, self.state.deleted.version, DeleteReason.DELETED)
+
+    def revive(self, liveness: Version) -> GatherUpsert | None:
+        """An UNDELETE for a record that was ever deleted (others have no row to revive)."""
+        if self.state.last_delete is None:
+            return None
+        return self._message(Operation.UNDELETE, liveness, None)
+
+    def _message(
+        self, op: Operation, version: Version, reason: DeleteReason | None
+    ) -> GatherUpsert:
+        return GatherUpsert(
+            tenant=self.tenant,
+            kind=self.kind,
+            sf_id=self.state.record_id,
+            op=op,
+            version=version,
+            target=self.target,
+            gather_id=self.gather_id,
+            match_trait=self.match,
+            model=self.model,
+            delete_reason=reason,
+        )
+
+
+def _held(section: Section, state: RecordState, types: Types) -> str | None:
+    """Why the section's filter holds a live record back, if it does."""
+    if not _typed(section, types):
+        return "types_unknown"
+    return None if matches(section.filter, state.values(), types) else "filtered"
 
 
 def _typed(section: Section, types: Types) -> bool:

@@ -236,3 +236,19 @@ def test_given_a_typed_filter_then_numbers_compare_as_numbers_and_unknown_types_
 
     assert synced == ["A-10", "A-100"]
     assert waiting == []
+
+
+def test_given_a_deleted_account_that_no_longer_qualifies_when_undeleted_then_only_its_mark_is_cleared() -> (
+    None
+):
+    evaluator = an_evaluator(config())  # closed won only, and the account has no won deal
+    evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, Name="A", AccountNumber="X"))
+    never_deleted = evaluator.on_change(change("Account", ACME, 2, Name="B"))
+    evaluator.on_change(change("Account", ACME, 3, ChangeType.DELETE))
+
+    undeleted = evaluator.on_change(change("Account", ACME, 4, ChangeType.UNDELETE, Name="B"))
+
+    assert never_deleted == []  # a record never deleted has no mark to clear: nothing is sent
+    assert [(u.gather_id, u.op, u.traits, u.version.commit_ts) for u in undeleted] == [
+        ("X", Operation.UNDELETE, {}, 4)
+    ]

@@ -275,3 +275,16 @@ def test_given_any_order_and_replays_then_the_row_is_the_same(
     assert rows(store) == first
     # a reason exactly while deleted
     assert [r["deleted_reason"] is not None for r in first] == [r["deleted"] for r in first]
+
+
+def test_given_an_undelete_then_a_deleted_row_lives_with_its_traits_and_no_row_is_created(
+    store: SqlStore,
+) -> None:
+    store.apply([named("Acme", 1), gone(2, DeleteReason.DELETED)], NOW)
+    revive = named("", 3, op=Operation.UNDELETE, traits={})
+
+    store.apply([revive, revive.model_copy(update={"gather_id": "never-synced"})], NOW)
+
+    assert [(r["id"], r["traits"], r["deleted"]) for r in rows(store)] == [
+        (revive.gather_id, {"name": "Acme"}, False)
+    ]
