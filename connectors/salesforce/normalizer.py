@@ -102,13 +102,12 @@ def _text(value: Any, where: str) -> str:
 def _integer(value: Any, where: str = "data.event.replayId", digits: int = 20) -> int:
     """A whole number, as JSON gives it (or as ASCII digits in text), of at most `digits`
     digits."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        number = int(value)
+    whole = (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+        or (isinstance(value, str) and _DIGITS.fullmatch(value.strip()) is not None)
+    )
+    number = int(value) if whole else None
     if number is None or abs(number) >= 10**digits:
         raise NormalizeError(f"{where} is {_shown(value)}, not a whole number below 1e{digits}")
     return number
