@@ -2,39 +2,51 @@
 
 Offsets are committed only once the database transaction holding their upserts committed
 (confluent-kafka's "at least once" pattern), so a crash replays the batch, which the store's
-monotonic upserts absorb. A message that cannot be parsed, or that the store refuses on its own,
-goes to `<topic>.dlq` with the reason; the rest of its batch is written.
+monotonic upserts absorb.
 https://docs.confluent.io/platform/current/clients/consumer.html#offset-management
+
+No one message stops the sink: a message it cannot parse, that the store refuses on its own
+merit, or that raises anything unexpected goes to `<topic>.dlq` with the stage and reason, and
+the rest of its batch is written. A failure that is not a message's fault (the database down,
+slow or busy; `failures.classify` decides) dead-letters nothing: the whole batch is retried with
+capped, jittered backoff, its offsets held, until it goes through or the sink is stopped.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 import structlog
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.gather.errors import TransientError
+from connectors.gather.failures import backoff, classify
 from connectors.gather.store import ApplyResult, SqlStore
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import (
-    DLQ_SUFFIX,
-    GATHER_ACCOUNTS,
-    GATHER_RECORDS,
-    GATHER_TENANTS,
-    GATHER_USERS,
+from connectors.telemetry.metrics import (
+    CONSUMER_ERRORS,
+    DLQ_MESSAGES,
+    END_TO_END_DELAY,
+    MESSAGES_IN,
+    MESSAGES_OUT,
+    RETRIES,
 )
-from connectors.telemetry.metrics import DLQ_MESSAGES, END_TO_END_DELAY, MESSAGES_IN, MESSAGES_OUT
+from schemas.contract import DeadLetter, Topics, tenant_of
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class SinkSettings(BaseSettings):
@@ -45,6 +57,15 @@ class SinkSettings(BaseSettings):
         default=500, ge=1, description="SINK_BATCH_SIZE: messages per transaction"
     )
     poll_timeout: float = Field(default=1.0, gt=0, description="SINK_POLL_TIMEOUT: seconds")
+    retry_base: float = Field(
+        default=0.5,
+        gt=0,
+        description="SINK_RETRY_BASE: seconds before the first retry of a batch the database "
+        "did not take (doubling on each retry)",
+    )
+    retry_cap: float = Field(
+        default=30.0, gt=0, description="SINK_RETRY_CAP: the longest wait between retries, seconds"
+    )
 
 
 @dataclass
@@ -53,7 +74,18 @@ class SinkStats:
     written: int = 0
     unmatched: int = 0
     dead_letters: int = 0
+    retries: int = 0
+    consumer_errors: int = 0
     by_tenant: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A message the sink gave up on, sent to its topic's DLQ once the batch is done."""
+
+    message: Message
+    stage: str  # sink.parse, sink.write, sink.tenant_config
+    reason: str
 
 
 @dataclass
@@ -62,55 +94,107 @@ class Sink:
     kafka: KafkaSettings
     settings: SinkSettings
     now: Callable[[], datetime]
+    # The wait between retries; None waits on `run`'s stop event, so a SIGTERM ends a backoff.
+    sleep: Callable[[float], object] | None = None
+    jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
     stats: SinkStats = field(default_factory=SinkStats)
     newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest applied commit
+
+    def __post_init__(self) -> None:
+        self.topics = Topics.of(self.kafka)
 
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(
             self.kafka.consumer_config(self.settings.group_id) | {"enable.auto.commit": False}
         )
-        consumer.subscribe([GATHER_ACCOUNTS, GATHER_USERS, GATHER_RECORDS, GATHER_TENANTS])
+        consumer.subscribe([*self.topics.gather_data, self.topics.gather_tenants])
         self._dlq = Producer(self.kafka.producer_config())
+        wait = self.sleep or stop.wait
         try:
             while not stop.is_set():
                 messages = consumer.consume(self.settings.batch_size, self.settings.poll_timeout)
-                batch = [m for m in messages if m.error() is None]
-                if batch:
-                    self.handle(batch)
-                    # the database committed first; then the offsets after this batch
-                    consumer.commit(offsets=_next_offsets(batch), asynchronous=False)
+                batch = self._readable(messages)
+                if batch and self._done(batch, stop, wait):
+                    self._commit(consumer, batch)  # the database committed first
         finally:
             self._dlq.flush(30)
             consumer.close()
 
-    def handle(self, batch: list[Message]) -> None:
+    def _done(
+        self, batch: list[Message], stop: threading.Event, wait: Callable[..., object]
+    ) -> bool:
+        """Write the batch and deliver its dead letters, retrying while a dependency fails
+        transiently; False when stopped first (nothing committed: the batch is read again)."""
+        for message in batch:
+            MESSAGES_IN.labels("sink", tenant_of(message.key())).inc()
+        letters = self._retried(lambda: self.handle(batch), batch, stop, wait)
+        if letters is None:
+            return False
+        self._send(letters)
+        return self._retried(self._flushed, batch, stop, wait) is not None
+
+    def _retried(
+        self,
+        work: Callable[[], T],
+        batch: list[Message],
+        stop: threading.Event,
+        wait: Callable[..., object],
+    ) -> T | None:
+        for attempt in itertools.count(1):
+            try:
+                return work()
+            except TransientError as e:
+                if stop.is_set():
+                    return None  # stopping: give the batch up uncommitted, it is read again
+                delay = backoff(
+                    attempt, self.settings.retry_base, self.settings.retry_cap, self.jitter()
+                )
+                self._count_retry(batch, e, attempt, delay)
+                wait(delay)
+        return None  # unreachable: itertools.count never ends
+
+    def handle(self, batch: list[Message]) -> list[Letter]:
+        """Apply one batch; the messages given up on, for the DLQ. Raises TransientError when
+        the database failed in a way no message caused (the caller retries the batch)."""
+        letters: list[Letter] = []
         upserts: list[tuple[Message, GatherUpsert]] = []
         for message in batch:
-            if message.topic() == GATHER_TENANTS:
-                self._tenant_config(message)
-                continue
-            try:
-                upserts.append((message, GatherUpsert.model_validate_json(message.value() or b"")))
-            except ValidationError as e:
-                self._dead_letter(message, "sink.parse", f"not a Gather upsert: {e.errors()[:3]}")
-        self._write(upserts)
-        self._dlq.flush(30)
+            if message.topic() == self.topics.gather_tenants:
+                self._tenant_config(message, letters)
+            elif (upsert := self._parsed(message, letters)) is not None:
+                upserts.append((message, upsert))
+        self._write(upserts, letters)
         self.stats.batches += 1
+        return letters
 
-    def _write(self, upserts: list[tuple[Message, GatherUpsert]]) -> None:
-        for _, upsert in upserts:
-            MESSAGES_IN.labels("sink", upsert.tenant).inc()
+    def _parsed(self, message: Message, letters: list[Letter]) -> GatherUpsert | None:
+        try:
+            return GatherUpsert.model_validate_json(message.value() or b"")
+        except ValidationError as e:
+            reason = f"not a Gather upsert: {e.errors(include_url=False)[:3]}"
+            letters.append(Letter(message, "sink.parse", reason))
+            return None
+
+    def _write(self, upserts: list[tuple[Message, GatherUpsert]], letters: list[Letter]) -> None:
+        if not upserts:
+            return
         try:
             self._applied([u for _, u in upserts])
-        except SQLAlchemyError:
-            # Find the one the store refuses (a record of a model not saved yet, say): one by one.
+        except Exception as e:  # a message's fault, unless classify says otherwise (raised)
+            _raise_if_transient(e)
+            # Find the ones the store refuses (a record of a model not saved, say): one by one.
             for message, upsert in upserts:
-                try:
-                    self._applied([upsert])
-                except SQLAlchemyError as e:
-                    self._dead_letter(
-                        message, "sink.write", f"{type(e).__name__}: {getattr(e, 'orig', e)}"
-                    )
+                self._guarded(partial(self._applied, [upsert]), message, "sink.write", letters)
+
+    def _guarded(
+        self, work: Callable[[], object], message: Message, stage: str, letters: list[Letter]
+    ) -> None:
+        """Run one message's work; its own failure becomes a letter, a transient one is raised."""
+        try:
+            work()
+        except Exception as e:  # anything one message can cause; classify sorts it
+            _raise_if_transient(e)
+            letters.append(Letter(message, stage, _describe(e)))
 
     def _applied(self, upserts: list[GatherUpsert]) -> None:
         """Apply in one transaction; metrics and freshness only once it committed."""
@@ -130,34 +214,123 @@ class Sink:
         for tenant in result.tenants:
             self.stats.by_tenant[tenant] = self.stats.by_tenant.get(tenant, 0) + 1
 
-    def _tenant_config(self, message: Message) -> None:
+    def _tenant_config(self, message: Message, letters: list[Letter]) -> None:
         """Models exist once a tenant's config is saved (its custom objects' models)."""
         if message.value() is None:
             return
         try:
             config = validate_tenant_config(json.loads(message.value() or b""))
         except (ValueError, ValidationError) as e:
-            self._dead_letter(message, "sink.tenant_config", str(e)[:500])
+            letters.append(Letter(message, "sink.tenant_config", str(e)[:500]))
             return
         wanted = [(c.model, c.object, c.id_field) for c in config.custom_objects]
-        self.store.save_models(config.tenant, wanted, self.now())
-        log.info("tenant models saved", tenant=config.tenant, models=[w[0] for w in wanted])
+        saved = lambda: self.store.save_models(config.tenant, wanted, self.now())  # noqa: E731
+        before = len(letters)
+        self._guarded(saved, message, "sink.tenant_config", letters)
+        if len(letters) == before:
+            log.info("tenant models saved", tenant=config.tenant, models=[w[0] for w in wanted])
 
-    def _dead_letter(self, message: Message, stage: str, reason: str) -> None:
-        key = (message.key() or b"").decode(errors="replace")
-        value = json.dumps(
-            {
-                "stage": stage,
-                "error": reason,
-                "original": (message.value() or b"").decode(errors="replace"),
-            }
+    # --- what leaves the batch: dead letters, offsets, and what went wrong -------------------
+
+    def _send(self, letters: list[Letter]) -> None:
+        for letter in letters:
+            message, tenant = letter.message, tenant_of(letter.message.key())
+            value = DeadLetter.of(letter.stage, letter.reason, message.value()).encode()
+            self._dlq.produce(
+                self.topics.dlq(message.topic() or ""), key=message.key(), value=value
+            )
+            self.stats.dead_letters += 1
+            DLQ_MESSAGES.labels("sink", tenant).inc()
+            log.warning(
+                "message sent to the DLQ",
+                tenant=tenant,
+                stage=letter.stage,
+                topic=message.topic(),
+                offset=message.offset(),
+                reason=letter.reason[:200],
+            )
+
+    def _flushed(self) -> bool:
+        """The dead letters are in Kafka before the offsets that skip their messages move."""
+        pending = self._dlq.flush(self.settings.poll_timeout * 10)
+        if pending:
+            raise TransientError("dlq_unflushed", f"{pending} dead letters not yet delivered")
+        return True
+
+    def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
+        try:
+            consumer.commit(offsets=_next_offsets(batch), asynchronous=False)
+        except KafkaException as e:
+            # the group moved on (a long retry outlived max.poll.interval.ms, a rebalance): the
+            # partitions' next owner reads the batch again, which the store's upserts absorb
+            error: KafkaError = e.args[0]
+            self._consumer_error(error, topic=None, partition=None, tenants=_tenants(batch))
+
+    def _readable(self, messages: list[Message]) -> list[Message]:
+        batch = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                batch.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:  # the end of a partition: benign
+                self._consumer_error(error, message.topic(), message.partition(), [])
+        return batch
+
+    def _consumer_error(
+        self, error: KafkaError, topic: str | None, partition: int | None, tenants: list[str]
+    ) -> None:
+        self.stats.consumer_errors += 1
+        CONSUMER_ERRORS.labels("sink", error.name()).inc()
+        _log_per_tenant(
+            log.error,
+            "Kafka consumer error",
+            tenants,
+            topic=topic,
+            partition=partition,
+            code=error.name(),
+            reason=error.str(),
+            fatal=error.fatal(),
         )
-        self._dlq.produce(f"{message.topic()}{DLQ_SUFFIX}", key=key.encode(), value=value.encode())
-        self.stats.dead_letters += 1
-        DLQ_MESSAGES.labels("sink", key.split(":", 1)[0]).inc()
-        log.warning(
-            "message sent to the DLQ", tenant=key.split(":", 1)[0], stage=stage, reason=reason[:200]
+        if error.fatal():
+            raise KafkaException(error)  # the consumer is unusable; stop, offsets uncommitted
+
+    def _count_retry(
+        self, batch: list[Message], error: TransientError, attempt: int, delay: float
+    ) -> None:
+        self.stats.retries += 1
+        RETRIES.labels("sink", error.reason).inc()
+        _log_per_tenant(
+            log.warning,
+            "batch not written, retrying: not a message's fault",
+            _tenants(batch),
+            reason=error.reason,
+            error=str(error)[:300],
+            attempt=attempt,
+            retry_in=round(delay, 3),
         )
+
+
+def _log_per_tenant(
+    emit: Callable[..., object], event: str, tenants: list[str], **fields: object
+) -> None:
+    """One line per tenant concerned, so each tenant's log shows it; tenant '' when the error
+    belongs to no tenant's message (a broker error read from no message)."""
+    for tenant in tenants or [""]:
+        emit(event, tenant=tenant, **fields)
+
+
+def _raise_if_transient(e: Exception) -> None:
+    verdict = classify(e)
+    if verdict.transient:
+        raise TransientError(verdict.reason, _describe(e)) from e
+
+
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {getattr(e, 'orig', None) or e}"
+
+
+def _tenants(batch: list[Message]) -> list[str]:
+    return sorted({tenant_of(m.key()) for m in batch})
 
 
 def _next_offsets(batch: list[Message]) -> list[TopicPartition]:

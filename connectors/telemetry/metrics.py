@@ -28,6 +28,16 @@ MESSAGES_OUT = Counter(
 DLQ_MESSAGES = Counter(
     "gather_sync_dlq_messages", "Messages a stage sent to a dead-letter topic", ["stage", "tenant"]
 )
+RETRIES = Counter(
+    "gather_sync_retries",
+    "Retries of work a dependency failed transiently (sink: a batch the database did not take)",
+    ["stage", "reason"],
+)
+CONSUMER_ERRORS = Counter(
+    "gather_sync_consumer_errors",
+    "Errors a Kafka consumer reported through msg.error() (end of partition excluded)",
+    ["stage", "code"],
+)
 END_TO_END_DELAY = Histogram(
     "gather_sync_end_to_end_delay_seconds",
     "From the Salesforce commit to the store's commit of the row (backfills count as old)",
