@@ -153,6 +153,7 @@ class Worker:
             datadir=settings.datadir,
             web_enabled=False,
             producer_acks=-1,
+            broker_commit_interval=settings.commit_interval,
         )
         self._declare_tables()
         self.evaluator = Evaluator(

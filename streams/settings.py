@@ -23,6 +23,13 @@ class WorkerSettings(BaseSettings):
         "from their changelogs at start, rocksdb:// keeps them on disk under WORKER_DATADIR",
     )
 
+    commit_interval: float = Field(
+        default=2.8,
+        gt=0,
+        description="WORKER_COMMIT_INTERVAL: seconds between offset commits (Faust's default); "
+        "a crash replays at most this much, which the merge absorbs",
+    )
+
     def changelog(self, table: str) -> str:
         """Faust's name for a table's changelog topic (faust/tables/base.py)."""
         return f"{self.app_id}-{table}-changelog"

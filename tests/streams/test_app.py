@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,31 +24,9 @@ from schemas.gather import EntityKind, GatherUpsert
 from schemas.versions import Version
 from tests.builders import a_tenant_config, org_types
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
+from tests.support.worker import WorkerProcess, provision
 
-REPO = Path(__file__).resolve().parents[2]
-WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
 ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
-
-
-@dataclass
-class WorkerProcess:
-    """One worker on a topic prefix of its own; stopped and started again like a deployment."""
-
-    env: dict[str, str]
-    log: Path
-    topics: Topics
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, *WORKER], cwd=REPO, env=self.env, stdout=log, stderr=log
-            )
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=60)
 
 
 @pytest.fixture(params=["memory://", "rocksdb://"])
@@ -69,10 +44,8 @@ def worker(
         "WORKER_DATADIR": str(tmp_path / "faust"),
         "WORKER_STORE": request.param,
     }
-    subprocess.run(
-        [sys.executable, "-m", "cli.main", "topics", "provision"], cwd=REPO, env=env, check=True
-    )
-    running = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
+    provision(env)
+    running = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix), env["WORKER_APP_ID"])
     running.start()
     yield running
     running.stop()
