@@ -15,6 +15,9 @@ class Faults:
     invalid_replay: bool = False  # subscribe with a stored replay id fails with 400::...
     paused: bool = False  # events are retained but not delivered
     gap_events: bool = False  # commits publish GAP_* events instead of full ones
+    # the next N describes answer fields without their "type": a reply in a shape no client
+    # expects, for tests of how a client survives what it did not plan for
+    malformed_describes: int = 0
 
     def update(self, changes: dict[str, Any]) -> None:
         for name, value in changes.items():
@@ -28,6 +31,12 @@ class Faults:
     def take_busy(self) -> bool:
         if self.busy > 0:
             self.busy -= 1
+            return True
+        return False
+
+    def take_malformed_describe(self) -> bool:
+        if self.malformed_describes > 0:
+            self.malformed_describes -= 1
             return True
         return False
 

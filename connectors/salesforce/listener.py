@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import ssl
 import time
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from connectors.salesforce.checkpoints import Checkpoint, read_checkpoints
 from connectors.salesforce.errors import SalesforceConnectorError
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.settings import ListenerSettings
+from connectors.salesforce.supervisor import RestartPolicy, Supervisor
 from connectors.salesforce.tenant_stream import StreamDeps, TenantStream
 from schemas.contract import Topics
 from schemas.errors import ConfigError
@@ -42,7 +44,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Running:
-    stream: TenantStream
+    supervisor: Supervisor
     task: asyncio.Task[None]
     partition: int
 
@@ -135,10 +137,22 @@ class Listener:
         except SalesforceConnectorError as e:
             log.error("tenant not started", tenant=config.tenant, error=str(e))
             return
-        stream = TenantStream(config, deps)
-        task = asyncio.create_task(stream.run(), name=f"tenant-{config.tenant}")
-        self.tenants[config.tenant] = Running(stream, task, partition)
+        supervisor = Supervisor(
+            TenantStream(config, deps),
+            self._renew,
+            RestartPolicy(self.settings.restart_base_delay, self.settings.restart_max_delay),
+            sleep=asyncio.sleep,
+            random=random.random,
+            now=time.monotonic,
+        )
+        task = asyncio.create_task(supervisor.run(), name=f"tenant-{config.tenant}")
+        self.tenants[config.tenant] = Running(supervisor, task, partition)
         log.info("tenant started", tenant=config.tenant, objects=config.synced_objects())
+
+    def _renew(self, failed: TenantStream) -> TenantStream:
+        """After an unexpected failure: new clients, the same checkpoints."""
+        failed.deps.orgapi.session.close()
+        return failed.successor(self._deps(failed.config))
 
     def _deps(self, config: TenantConfig) -> StreamDeps:
         session = http_session(self.settings.salesforce_ca_file)

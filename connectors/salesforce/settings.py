@@ -39,3 +39,12 @@ class ListenerSettings(BaseSettings):
         "replica's tenants move to the others",
     )
     max_in_flight: int = Field(default=5_000, ge=1, description="LISTENER_MAX_IN_FLIGHT")
+    restart_base_delay: float = Field(
+        default=1.0,
+        gt=0,
+        description="LISTENER_RESTART_BASE_DELAY: seconds before a tenant stream that failed "
+        "unexpectedly is restarted; doubled for each failure in a row, with jitter",
+    )
+    restart_max_delay: float = Field(
+        default=300.0, gt=0, description="LISTENER_RESTART_MAX_DELAY: the cap of that delay"
+    )

@@ -102,6 +102,11 @@ class TenantStream:
                 self.deps.checkpoint_interval,
             )
 
+    def successor(self, deps: StreamDeps) -> TenantStream:
+        """A new stream of the same tenant that resumes from the checkpoints this one saved
+        (`deps.checkpoints`) and still runs the catch-ups it had planned but not run."""
+        return TenantStream(self.config, deps, _catch_up=dict(self._catch_up))
+
     # --- the loop of sessions -------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -47,6 +47,11 @@ END_TO_END_DELAY = Histogram(
 SUBSCRIPTION_UP = Gauge(
     "gather_sync_subscription_up", "1 while the tenant's CometD session is subscribed", ["tenant"]
 )
+TENANT_RESTARTS = Counter(
+    "gather_sync_tenant_restarts",
+    "Restarts of a tenant's stream after an exception it did not handle (listener)",
+    ["tenant"],
+)
 RECORDS_SKIPPED = Counter(
     "gather_sync_records_skipped",
     "Records the rules did not sync, by reason (filtered, not_closed_won, no_id, "
