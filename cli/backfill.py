@@ -12,12 +12,12 @@ from cli.kafka_io import SyncPublisher
 from cli.progress import progress
 from cli.tenants import applied_config
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import SF_CHANGES
 from connectors.salesforce import backfill as engine
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.errors import SalesforceConnectorError
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.settings import ListenerSettings
+from schemas.contract import Topics
 from schemas.loader import load_tenant_configs
 from schemas.tenant import TenantConfig
 
@@ -31,6 +31,7 @@ def _config(args: argparse.Namespace, kafka: KafkaSettings) -> TenantConfig | No
 
 def backfill(args: argparse.Namespace) -> int:
     kafka, settings = KafkaSettings(), ListenerSettings()
+    sf_changes = Topics.of(kafka).sf_changes
     config = _config(args, kafka)
     if config is None:
         print(
@@ -54,7 +55,7 @@ def backfill(args: argparse.Namespace) -> int:
             api,
             config.tenant,
             plans,
-            lambda c: publisher.send(SF_CHANGES, c.key, c.model_dump_json().encode()),
+            lambda c: publisher.send(sf_changes, c.key, c.model_dump_json().encode()),
             progress,
         )
     except SalesforceConnectorError as e:
@@ -62,7 +63,7 @@ def backfill(args: argparse.Namespace) -> int:
         return 1
     undelivered = publisher.close()
     print(
-        f"tenant '{config.tenant}': {count} records published to {SF_CHANGES} "
+        f"tenant '{config.tenant}': {count} records published to {sf_changes} "
         f"({publisher.acknowledged} acknowledged, {undelivered + len(publisher.failed)} failed)"
     )
     return 0 if not undelivered and not publisher.failed else 1

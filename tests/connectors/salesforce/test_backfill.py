@@ -8,12 +8,12 @@ from typing import Any
 
 from cli.kafka_io import SyncPublisher
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import SF_CHANGES
 from connectors.salesforce import backfill as engine
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.snapshots import cdc_form, row_change
 from schemas.changes import ChangeSource, ChangeType
+from schemas.contract import Topics
 from sfsim.testing import ThreadedSfsim
 from streams.merge import merge_all
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
@@ -58,7 +58,9 @@ def test_given_a_backfill_during_live_traffic_then_the_merged_changes_equal_the_
                 api,
                 tenant,
                 plans,
-                lambda c: publisher.send(SF_CHANGES, c.key, c.model_dump_json().encode()),
+                lambda c: publisher.send(
+                    Topics.of(kafka_settings).sf_changes, c.key, c.model_dump_json().encode()
+                ),
                 lambda *_: None,
             )
             assert publisher.close() == 0 and not publisher.failed

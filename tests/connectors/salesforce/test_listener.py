@@ -4,7 +4,6 @@ resolved; malformed events go to the DLQ; no secret reaches the logs."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.checkpoints import checkpoint_key, read_checkpoints
 from schemas.changes import ChangeSource, ChangeType, SalesforceChange
-from schemas.contract import Topics
+from schemas.contract import DeadLetter, Topics
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
@@ -171,10 +170,10 @@ def test_given_a_malformed_event_then_it_goes_to_the_dlq_with_its_reason_and_the
     dlq.close()
 
     assert [c.fields["Name"] for c in changes] == ["After the bad one"]
-    letters = [json.loads(v) for k, v in dlq.messages if k == tenant]
-    assert letters and letters[0]["stage"] == "listener.normalize"
-    assert "has no 'ChangeEventHeader'" in letters[0]["error"]
-    assert "no header" in letters[0]["original"]
+    letters = [DeadLetter.decode(v) for k, v in dlq.messages if k == tenant]
+    assert letters and letters[0].stage == "listener.normalize"
+    assert "has no 'ChangeEventHeader'" in letters[0].error
+    assert "no header" in letters[0].original
 
 
 def test_given_an_outage_past_the_replay_window_when_restarted_then_it_catches_up_by_query(
