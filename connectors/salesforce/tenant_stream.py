@@ -37,6 +37,7 @@ from connectors.salesforce.streaming import (
     StreamingClient,
 )
 from connectors.telemetry.metrics import (
+    CONFIG_PROBLEMS,
     DLQ_MESSAGES,
     MESSAGES_IN,
     MESSAGES_OUT,
@@ -44,6 +45,7 @@ from connectors.telemetry.metrics import (
 )
 from schemas.changes import ChangeSource, SalesforceChange
 from schemas.contract import DeadLetter, Topics
+from schemas.org_check import check_against_org
 from schemas.tenant import TenantConfig
 
 ALL_RETAINED = -2
@@ -175,8 +177,15 @@ class TenantStream:
         self._described = True
 
     def _check_config(self, describes: Describes) -> None:
-        """What the tenant config names that the org lacks (a config applied without the CLI's
-        org check): logged and counted, the stream runs on."""
+        """What the tenant config names that the org lacks or cannot compare as asked (a config
+        applied without the CLI's org check): each logged with its path, and counted. The
+        stream runs on; a missing object stops it at subscribe, as a config error."""
+        problems = check_against_org(self.config, describes)
+        for problem in problems:
+            self.log.warning(
+                "tenant config does not fit the org", path=problem.path, problem=problem.message
+            )
+        CONFIG_PROBLEMS.labels(self.config.tenant).set(len(problems))
 
     async def _tick(self) -> None:
         """Checkpoints also move while no new event arrives."""

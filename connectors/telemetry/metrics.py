@@ -52,6 +52,12 @@ TENANT_RESTARTS = Counter(
     "Restarts of a tenant's stream after an exception it did not handle (listener)",
     ["tenant"],
 )
+CONFIG_PROBLEMS = Gauge(
+    "gather_sync_config_problems",
+    "What the tenant's config names that its org lacks or cannot compare as asked, as the "
+    "listener found at subscribe time (0: the config fits the org)",
+    ["tenant"],
+)
 RECORDS_SKIPPED = Counter(
     "gather_sync_records_skipped",
     "Records the rules did not sync, by reason (filtered, not_closed_won, no_id, "

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics, schema_key
@@ -108,3 +109,47 @@ def test_given_a_field_added_in_the_org_when_a_record_sets_it_then_new_types_pre
     assert second.digest() != first.digest()
     stamp = first_change_stamp(changes, tenant, "Tier__c")
     assert stamp is not None and second_at <= stamp
+
+
+def test_given_a_config_naming_fields_the_org_lacks_then_each_is_logged_and_counted(
+    kafka_settings: KafkaSettings,
+    org: ThreadedSfsim,
+    changes: ChangesReader,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli.logs import configure_logging
+
+    configure_logging("INFO")
+    topic, tenant = tenants_topic(kafka_settings), unique("misfit")
+    accounts = {
+        "sync_mode": "create_new",
+        "id_field": "AccountNumber",
+        "extra_traits": ["Tier__c"],
+        "filter": {
+            "match": "all",
+            "conditions": [
+                {"field": "NumberOfEmploys", "operator": "gte", "value": 10},
+                {"field": "Industry", "operator": "gt", "value": "Media"},
+            ],
+        },
+    }
+    # straight to the topic, as a config applied without the CLI's org check would be
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, accounts=accounts)])
+    with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
+        assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 1)
+        org.call(lambda: org.state.org.create("Account", {"Name": "Still synced"}))
+        found = changes.wait(tenant, lambda found: len(found) >= 1)
+
+    logged = [
+        line for line in capsys.readouterr().err.splitlines() if "does not fit the org" in line
+    ]
+    assert REGISTRY.get_sample_value("gather_sync_config_problems", {"tenant": tenant}) == 3
+    assert len(logged) == 3 and all(tenant in line for line in logged)
+    paths = [
+        "accounts.extra_traits[0]",
+        "accounts.filter.conditions[0].field",
+        "accounts.filter.conditions[1].operator",
+    ]
+    assert [p for p in paths if any(f'"path": "{p}"' in line for line in logged)] == paths
+    assert any("did you mean NumberOfEmployees?" in line for line in logged)
+    assert [c.fields.get("Name") for c in found] == ["Still synced"]  # the stream runs on
