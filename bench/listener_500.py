@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import (
-    SF_CHANGES,
-    TopicSpec,
-    provision_contract_topics,
-    provision_topics,
-)
+from connectors.kafka.topics import TopicSpec, provision_contract_topics, provision_topics
 from schemas.changes import SalesforceChange
+from schemas.contract import Topics
 from schemas.loader import validate_tenant_config
 from sfsim.testing import serve_process
 
@@ -213,8 +210,9 @@ def _delays(
     kafka: KafkaSettings, run: str, since_ms: int, expected: int, timeout: float
 ) -> list[float]:
     consumer = Consumer(kafka.consumer_config(f"bench-read-{run}"))
-    partitions = consumer.list_topics(SF_CHANGES, timeout=30).topics[SF_CHANGES].partitions
-    wanted = [TopicPartition(SF_CHANGES, p, since_ms) for p in partitions]
+    topic = Topics.of(kafka).sf_changes
+    partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+    wanted = [TopicPartition(topic, p, since_ms) for p in partitions]
     consumer.assign(consumer.offsets_for_times(wanted, timeout=30))
     delays: list[float] = []
     deadline = time.monotonic() + timeout
@@ -243,9 +241,12 @@ def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int)
     delays: list[float] = []
     producer = Producer(kafka.producer_config())
 
-    def done(err: Any, msg: Any, sent: float) -> None:
-        if err is None:
-            delays.append(msg.timestamp()[1] - sent)
+    def on_delivery(sent: float) -> Callable[[Any, Any], None]:
+        def done(err: Any, msg: Any) -> None:
+            if err is None:
+                delays.append(msg.timestamp()[1] - sent)
+
+        return done
 
     started, n = time.monotonic(), 0
     while time.monotonic() - started < seconds:
@@ -254,7 +255,7 @@ def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int)
             topic,
             key=f"k{n}".encode(),
             value=b"x" * 600,
-            on_delivery=lambda e, m, s=sent: done(e, m, s),
+            on_delivery=on_delivery(sent),
         )
         producer.poll(0)
         n += 1
@@ -263,7 +264,7 @@ def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int)
     return delays[per_second:]  # the first second includes metadata and leader lookups
 
 
-def _pct(values: list[float], q: float) -> float:
+def _pct(values: list[float], q: int) -> float:
     return (
         statistics.quantiles(values, n=100)[q - 1] if len(values) >= 100 else max(values, default=0)
     )
@@ -294,7 +295,7 @@ def main() -> int:
             )
             subscribe_s = time.monotonic() - started
             idle = _usage(listener.pid, 20)
-            _set_log_append_time(kafka, SF_CHANGES, True)
+            _set_log_append_time(kafka, Topics.of(kafka).sf_changes, True)
             since = int(time.time() * 1000)
             rate = 1000 / args.tenants
             loaded_usage: list[Usage] = []
@@ -305,7 +306,7 @@ def main() -> int:
             made = _load(c, args.seconds, rate)
             sampler.join()
             delays = _delays(kafka, run, since, made * args.tenants, timeout=120)
-            _set_log_append_time(kafka, SF_CHANGES, False)
+            _set_log_append_time(kafka, Topics.of(kafka).sf_changes, False)
             bare = _bare_producer_delays(kafka, 10, 1000)
         finally:
             listener.terminate()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import ssl
@@ -35,6 +36,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +49,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg.types.json import Jsonb
 
 from bench import pipeline_kit as kit
-from bench.pipeline_data import cdc_changes, expected_upserts
+from bench.pipeline_data import cdc_changes, expected_upserts, object_schemas
 from connectors.gather.rows import merge
 from connectors.gather.sink import SinkSettings
 from connectors.kafka.settings import KafkaSettings
@@ -60,11 +62,6 @@ from schemas.versions import Version
 
 TENANT = "bench"
 SCENARIOS = ("e2e", "backfill", "faust", "sink")
-TOPIC_OF_KIND = {
-    EntityKind.ACCOUNT: "gather.accounts",
-    EntityKind.USER: "gather.users",
-    EntityKind.RECORD: "gather.records",
-}
 QUICK = {"records": 20_000, "messages": 5_000, "seconds": 20.0, "warmup": 15.0}
 FULL = {"records": 1_000_000, "messages": 100_000, "seconds": 60.0, "warmup": 30.0}
 
@@ -354,8 +351,8 @@ def store_count(db: psycopg.Connection[Any]) -> int:
 def progress(consumer: Consumer, stage: kit.Stage, at: float, stored: int) -> dict[str, float]:
     return {
         "s": round(at, 1),
-        "sf_changes": kit.end_offsets(consumer, [stage.topic("sf.changes")]),
-        "upserts": kit.end_offsets(consumer, [stage.topic(t) for t in kit.GATHER_TOPICS]),
+        "sf_changes": kit.end_offsets(consumer, [stage.topics.sf_changes]),
+        "upserts": kit.end_offsets(consumer, stage.topics.gather_data),
         "stored": stored,
     }
 
@@ -385,8 +382,10 @@ class Throughput:
 def scenario_faust(ctx: Context) -> dict[str, Any]:
     changes, upserts = ctx.data()
     stage = ctx.stage("faust", db=False)
-    kit.apply_config(stage, tenant_document(None, contacts=True))
-    source = stage.topic("sf.changes")
+    kit.apply_config(stage, tenant_document(None, contacts=True), org_check=False)
+    source = stage.topics.sf_changes
+    # the describe types first, as the listener publishes them at subscribe time
+    kit.produce(ctx.kafka, schema_messages(stage, offline_config()))
     kit.produce(ctx.kafka, ((source, c.key, c.model_dump_json().encode()) for c in changes))
     load_start = kit.load()
     worker, sent = time_worker(ctx, stage, len(changes), len(upserts))
@@ -410,29 +409,38 @@ def scenario_faust(ctx: Context) -> dict[str, Any]:
     } | problems
 
 
+def schema_messages(stage: kit.Stage, config: TenantConfig) -> list[tuple[str, str, bytes]]:
+    """`sf.schemas` as the listener writes it: one ObjectSchema per synced object."""
+    topic = stage.topics.sf_schemas
+    return [(topic, s.key, s.model_dump_json().encode()) for s in object_schemas(config)]
+
+
 def time_worker(
     ctx: Context, stage: kit.Stage, changes: int, expected: int
 ) -> tuple[Throughput, int]:
     """From the worker's start until the Gather topics hold every expected upsert and no more
-    come for 3 s (the config timer's first tick may re-send a few records already in state), or
-    their count stood still for 60 s. The time is that of the last increase."""
+    come for 3 s (its first re-evaluation through `worker.control` re-sends the records already
+    in its state then), or their count stood still for 60 s (180 s before the first upsert:
+    the start-up on a loaded machine). The time is that of the last increase."""
     consumer = Consumer(ctx.kafka.consumer_config(f"{stage.tag}-reader"))
-    topics = [stage.topic(t) for t in kit.GATHER_TOPICS]
+    topics = stage.topics.gather_data
     started = time.monotonic()
-    kit.spawn(stage, "worker", kit.WORKER)
+    worker = kit.spawn(stage, "worker", kit.WORKER)
     out, first, moved = 0, 0.0, started
-    while not _settled(out >= expected, time.monotonic() - moved):
+    while not _settled(out >= expected, time.monotonic() - moved, bool(first)):
         time.sleep(0.25)
+        assert worker.poll() is None, f"the worker exited ({worker.returncode})"
         now_out = kit.end_offsets(consumer, topics)
         if now_out != out:
             out, moved = now_out, time.monotonic()
             first = first or moved - started
     consumer.close()
+    assert out, "the worker sent nothing (see its log: --keep)"
     return Throughput(changes, moved - started, first), out
 
 
-def _settled(complete: bool, still_for: float) -> bool:
-    return (complete and still_for >= 3) or still_for >= 60
+def _settled(complete: bool, still_for: float, started: bool) -> bool:
+    return (complete and still_for >= 3) or still_for >= (60 if started else 180)
 
 
 async def bare_loop(
@@ -488,7 +496,7 @@ TABLES: dict[EntityKind, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 def scenario_sink(ctx: Context) -> dict[str, Any]:
     _, upserts = ctx.data()
     stage = ctx.stage("sink", db=True)
-    kit.apply_config(stage, tenant_document(None, contacts=True))
+    kit.apply_config(stage, tenant_document(None, contacts=True), org_check=False)
     kit.produce(ctx.kafka, (_message(stage, u) for u in upserts))
     load_start = kit.load()
     sink = time_sink(ctx, stage, len(upserts))
@@ -512,14 +520,15 @@ def scenario_sink(ctx: Context) -> dict[str, Any]:
 
 
 def _message(stage: kit.Stage, upsert: GatherUpsert) -> tuple[str, str, bytes]:
-    return stage.topic(TOPIC_OF_KIND[upsert.kind]), upsert.key, upsert.model_dump_json().encode()
+    topic = stage.topics.gather_topic(upsert.kind)
+    return topic, upsert.key, upsert.model_dump_json().encode()
 
 
 def time_sink(ctx: Context, stage: kit.Stage, expected: int) -> Throughput:
     """From the sink's start until its group committed every offset of the Gather topics (the
     sink commits a batch's offsets after its database transaction), or stood still for 60 s."""
     consumer = Consumer(ctx.kafka.consumer_config(stage.env()["SINK_GROUP_ID"]))
-    topics = [stage.topic(t) for t in kit.GATHER_TOPICS]
+    topics = stage.topics.gather_data
     started = time.monotonic()
     kit.spawn(stage, "sink", ["-m", "cli.main", "sink"])
     done, first, moved = 0, 0.0, started
@@ -709,7 +718,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--partitions", type=int, default=6, help="partitions of data topics")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--out", type=Path, help="JSON file (.local/bench/pipeline-<time>.json)")
-    parser.add_argument("--keep", action="store_true", help="keep topics and databases")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep topics, databases and process logs"
+    )
     args = parser.parse_args(argv)
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
@@ -733,6 +744,19 @@ def run_scenario(ctx: Context, name: str) -> dict[str, Any]:
         return {"error": f"{type(e).__name__}: {e}", "log_problems": ctx.problems}
 
 
+@contextlib.contextmanager
+def _workdir(keep: bool, run: str) -> Iterator[Path]:
+    """Process logs and sfsim's files: kept in .local/bench/<run>/ with --keep, else removed."""
+    if keep:
+        root = kit.REPO / ".local/bench" / run
+        root.mkdir(parents=True, exist_ok=True)
+        print(f"process logs in {root}", flush=True)
+        yield root
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        yield Path(tmp)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     svc = kit.services()
@@ -747,8 +771,8 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {},
     }
     out = args.out or kit.REPO / f".local/bench/pipeline-{now:%Y%m%dT%H%M%S}.json"
-    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        ctx = Context(results["run"], svc, kit.kafka_settings(svc), Path(tmp), args)
+    with _workdir(args.keep, results["run"]) as root:
+        ctx = Context(results["run"], svc, kit.kafka_settings(svc), root, args)
         try:
             for name in args.only:
                 results["scenarios"][name] = run_scenario(ctx, name)

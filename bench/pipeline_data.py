@@ -14,17 +14,20 @@ import json
 import resource
 import sys
 import time
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connectors.salesforce.normalizer import normalize
+from connectors.salesforce.orgapi import scalar_types
 from schemas.changes import SalesforceChange
+from schemas.describe import ObjectSchema
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
 from sfsim.clock import SystemClock
 from sfsim.eventlog import ALL_CHANGE_EVENTS, EventLog
 from sfsim.generator import Generator
-from sfsim.metadata import standard_schema
+from sfsim.metadata import ObjectDef, standard_schema
 from sfsim.org import Org
 from sfsim.server.app import build_state
 from streams.evaluator import Evaluator
@@ -57,9 +60,31 @@ def _synced(tenant: str, log: EventLog, after: int) -> list[SalesforceChange]:
     return changes
 
 
+def object_schemas(config: TenantConfig) -> list[ObjectSchema]:
+    """What the listener publishes to `sf.schemas` at subscribe time: each synced object's
+    types from sfsim's describe, read as the listener reads them (`scalar_types`)."""
+    schema, now = standard_schema(), datetime.now(UTC)
+    found = [(obj, schema.get(obj)) for obj in config.synced_objects()]
+    return [
+        ObjectSchema(tenant=config.tenant, object=obj, fields=_types(o), read_at=now)
+        for obj, o in found
+        if o is not None
+    ]
+
+
+def _types(obj: ObjectDef) -> dict[str, str]:
+    return scalar_types({"fields": [f.describe() for f in obj.fields.values()]})
+
+
 def expected_upserts(config: TenantConfig, changes: list[SalesforceChange]) -> list[GatherUpsert]:
-    """What the worker sends for these changes: its evaluator over plain dicts."""
-    evaluator = Evaluator({}, {}, {config.tenant: config})
+    """What the worker sends for these changes: its evaluator over plain dicts, with the types
+    of `object_schemas` (what the worker reads from `sf.schemas`)."""
+    types = {(s.tenant, s.object): s.fields for s in object_schemas(config)}
+
+    def types_of(tenant: str, obj: str) -> Mapping[str, str]:
+        return types.get((tenant, obj), {})
+
+    evaluator = Evaluator({}, {}, {config.tenant: config}, types_of)
     return [u for change in changes for u in evaluator.on_change(change)]
 
 

@@ -24,10 +24,10 @@ from confluent_kafka.admin import AdminClient
 from sqlalchemy.engine import make_url
 
 from connectors.kafka.settings import KafkaSettings
+from schemas.contract import Topics
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
-GATHER_TOPICS = ("gather.accounts", "gather.users", "gather.records")
 SECRET_VAR = "BENCH_SF_SECRET"
 
 
@@ -105,7 +105,13 @@ class Stage:
     def prefix(self) -> str:
         return f"{self.tag}."
 
+    @property
+    def topics(self) -> Topics:
+        """The contract's topic names under this stage's prefix (KAFKA_TOPIC_PREFIX)."""
+        return Topics(self.prefix)
+
     def topic(self, name: str) -> str:
+        """A topic of the benchmark's own (not the contract's) under the stage's prefix."""
         return self.prefix + name
 
     @property
@@ -157,10 +163,13 @@ def cli(stage: Stage, *args: str, timeout: float = 600) -> str:
     return done.stdout
 
 
-def apply_config(stage: Stage, document: dict[str, Any]) -> None:
+def apply_config(stage: Stage, document: dict[str, Any], org_check: bool = True) -> None:
+    """`gather-sync tenants apply`, which checks the config against its org's describe (logging
+    in with the stage's secret and LISTENER_SALESFORCE_CA_FILE, as the listener does); a config
+    whose org does not exist (the Faust and sink scenarios) is applied with --no-org-check."""
     path = stage.workdir / "tenant.yaml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    cli(stage, "tenants", "apply", str(path))
+    cli(stage, "tenants", "apply", *([] if org_check else ["--no-org-check"]), str(path))
 
 
 def spawn(stage: Stage, name: str, args: list[str]) -> subprocess.Popen[bytes]:
