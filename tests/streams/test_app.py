@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -284,3 +286,18 @@ def test_given_a_malformed_change_then_it_goes_to_the_dlq_with_its_stage_and_the
 def _read(reader: ChangesReader) -> bool:
     reader.poll_for(0.5)
     return bool(reader.messages)
+
+
+def test_given_no_broker_when_the_app_module_is_imported_then_no_app_or_client_is_built() -> None:
+    code = "import streams.app as m; print(m._worker is None, 'app' in vars(m))"
+    env = os.environ | {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}  # nothing listens there
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+    assert out.split() == ["True", "False"]  # built on first access of `app`, not at import
