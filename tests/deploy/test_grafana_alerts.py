@@ -41,6 +41,12 @@ KNOWN: dict[str, set[str]] = {
     "gather_sync_subscription_up": {"tenant"},
     "gather_sync_salesforce_api_requests_total": {"tenant"},
     "gather_sync_salesforce_api_usage_ratio": {"tenant"},
+    "gather_sync_retries_total": {"stage", "reason"},
+    "gather_sync_consumer_errors_total": {"stage", "code"},
+    "gather_sync_tenant_restarts_total": {"tenant"},
+    "gather_sync_config_problems": {"tenant"},
+    "gather_sync_records_skipped_total": {"tenant", "object", "reason"},
+    "gather_sync_stage_failures_total": STAGE,
 }
 ALERT_NAMES = {
     "GatherSyncConsumerLagGrowing",
@@ -49,6 +55,8 @@ ALERT_NAMES = {
     "GatherSyncFreshnessOverBound",
     "GatherSyncDeadLettersNotEmpty",
     "GatherSyncSubscriptionDown",
+    "GatherSyncTenantRestarting",
+    "GatherSyncConfigMisfitsOrg",
 }
 SELECTOR = re.compile(r"\b([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}")
 METRIC = re.compile(r"\bgather_sync_\w+")
