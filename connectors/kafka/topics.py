@@ -26,23 +26,7 @@ from confluent_kafka.admin import (
 from connectors.kafka.errors import TopicProvisionError
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics
-from schemas.gather import EntityKind
 
-# Names are read once per process, with KAFKA_TOPIC_PREFIX before each (empty by default).
-PREFIX = KafkaSettings().topic_prefix
-SF_CHANGES = PREFIX + "sf.changes"
-SF_CHECKPOINTS = PREFIX + "sf.checkpoints"
-SF_DEALS = PREFIX + "sf.deals"  # the worker's repartition of opportunities by their account
-GATHER_ACCOUNTS = PREFIX + "gather.accounts"
-GATHER_USERS = PREFIX + "gather.users"
-GATHER_RECORDS = PREFIX + "gather.records"
-GATHER_TENANTS = PREFIX + "gather.tenants"
-GATHER_TOPIC_BY_KIND = {
-    EntityKind.ACCOUNT: GATHER_ACCOUNTS,
-    EntityKind.USER: GATHER_USERS,
-    EntityKind.RECORD: GATHER_RECORDS,
-}
-DLQ_SUFFIX = ".dlq"
 _DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 
 

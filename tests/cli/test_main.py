@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from cli.main import main
 from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import GATHER_TENANTS
+from schemas.contract import Topics
 from sfsim.testing import ThreadedSfsim
 from tests.builders import a_tenant_config, with_path
 from tests.connectors.salesforce.builders import sfsim_environ, tenant_document
@@ -105,7 +105,7 @@ def test_given_a_config_when_applied_then_gather_tenants_holds_it_with_reference
 
     assert main(["tenants", "apply", "--no-org-check", str(path)]) == 0
 
-    applied = read_compacted(kafka_settings.consumer_config(f"t-{tenant}"), GATHER_TENANTS)
+    applied = read_compacted(kafka_settings.consumer_config(f"t-{tenant}"), Topics().gather_tenants)
     assert json.loads(applied[tenant])["salesforce"]["auth"]["client_secret"] == {
         "env": "ACME_SF_SECRET",
         "file": None,
@@ -113,7 +113,7 @@ def test_given_a_config_when_applied_then_gather_tenants_holds_it_with_reference
     assert f"applied tenant '{tenant}'" in capsys.readouterr().out
     assert main(["tenants", "remove", tenant]) == 0
     assert tenant not in read_compacted(
-        kafka_settings.consumer_config(f"u-{tenant}"), GATHER_TENANTS
+        kafka_settings.consumer_config(f"u-{tenant}"), Topics().gather_tenants
     )
 
 
