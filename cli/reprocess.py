@@ -13,7 +13,7 @@ from cli.progress import progress
 from cli.tenants import applied_config
 from connectors.kafka.compacted import read_compacted
 from connectors.kafka.settings import KafkaSettings
-from schemas.contract import Topics, schema_key
+from schemas.contract import Topics, owned_by, schema_key
 from schemas.gather import GatherUpsert
 from streams.control import SchemaView
 from streams.reprocess import decode_deals, decode_records, reevaluate, table_key
@@ -24,7 +24,7 @@ def _state(kafka: KafkaSettings, topic: str, tenant: str, label: str) -> dict[st
     return read_compacted(
         kafka.consumer_config(f"gather-sync-reprocess-{uuid.uuid4().hex[:8]}"),
         topic,
-        keep=lambda key: table_key(key).startswith(f"{tenant}:"),
+        keep=lambda key: owned_by(table_key(key), tenant),
         progress=partial(progress, label),
     )
 

@@ -110,6 +110,16 @@ def schema_key(tenant: str, obj: str) -> str:
     return f"{tenant}:{obj}"
 
 
+def checkpoint_key(tenant: str, channel: str) -> str:
+    """`sf.checkpoints`: one replay position per tenant and CometD channel."""
+    return f"{tenant}:{channel}"
+
+
+def owned_by(key: str, tenant: str) -> bool:
+    """Whether a contract key (or a worker table's key) is the tenant's."""
+    return key.startswith(f"{tenant}:")
+
+
 def tenant_of(key: bytes | str | None) -> str:
     """The tenant a key belongs to (every contract key starts with it); '' when there is none."""
     if key is None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, ConfigDict
 
-from schemas.contract import schema_key
+from schemas.contract import owned_by, schema_key
 from schemas.describe import ObjectSchema
 
 
@@ -61,8 +61,7 @@ def wanted_digest(
 
 def own_keys(keys: Iterable[str], tenant: str, partition: int, partitions: int) -> list[str]:
     """The tenant's record keys that live in this partition."""
-    prefix = f"{tenant}:"
-    return [k for k in keys if k.startswith(prefix) and partition_of(k, partitions) == partition]
+    return [k for k in keys if owned_by(k, tenant) and partition_of(k, partitions) == partition]
 
 
 class SchemaView:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 
 from schemas.changes import SalesforceChange
+from schemas.contract import change_key, owned_by
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
 from streams.merge import RecordState, apply
@@ -37,7 +38,7 @@ def _uncounted(_tenant: str, _obj: str, _reason: str) -> None:
 
 
 def account_key(tenant: str, account_id: str) -> str:
-    return f"{tenant}:Account:{account_id}"
+    return change_key(tenant, "Account", account_id)
 
 
 @dataclass
@@ -84,9 +85,10 @@ class Evaluator:
 
     def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
         """Everything this tenant's state says under its new config (or new types)."""
-        prefix = f"{config.tenant}:"
         # keys first: the worker's table decodes a state only when it is read
-        return self.reevaluate(config, [k for k in list(self.records) if k.startswith(prefix)])
+        return self.reevaluate(
+            config, [k for k in list(self.records) if owned_by(k, config.tenant)]
+        )
 
     def reevaluate(self, config: TenantConfig, keys: Iterable[str]) -> list[GatherUpsert]:
         """What the tenant's rules say now for these records of its own."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from schemas.contract import owned_by
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
 from streams.evaluator import Evaluator, TypesOf
@@ -39,6 +40,5 @@ def reevaluate(
     types: TypesOf,
 ) -> list[GatherUpsert]:
     """Every upsert the tenant's rules give for its records' state (other tenants' ignored)."""
-    prefix = f"{config.tenant}:"
-    own = {k: v for k, v in records.items() if k.startswith(prefix)}
+    own = {k: v for k, v in records.items() if owned_by(k, config.tenant)}
     return Evaluator(own, deals, {config.tenant: config}, types).on_config(config)

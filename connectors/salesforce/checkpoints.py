@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.kafka.compacted import read_compacted
+from schemas.contract import checkpoint_key
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,6 @@ class Checkpoint:
     def decode(cls, value: bytes) -> Checkpoint:
         data = json.loads(value)
         return cls(int(data["replay_id"]), int(data["commit_ts"]))
-
-
-def checkpoint_key(tenant: str, channel: str) -> str:
-    return f"{tenant}:{channel}"
 
 
 def read_checkpoints(

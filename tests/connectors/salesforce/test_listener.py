@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.salesforce.checkpoints import checkpoint_key, read_checkpoints
+from connectors.salesforce.checkpoints import read_checkpoints
 from schemas.changes import ChangeSource, ChangeType, SalesforceChange
-from schemas.contract import DeadLetter, Topics
+from schemas.contract import DeadLetter, Topics, checkpoint_key
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
