@@ -1,100 +1,108 @@
-"""The oracle: the tenants' rules applied directly to sfsim's final records, in a store of its
-own, and a row-by-row, trait-by-trait comparison with the store the pipeline wrote.
+"""The oracle: the reference of tests/spec (the guide's rules written again, sharing no code with
+the product) applied to sfsim's final records, and a row-by-row, trait-by-trait comparison with
+the store the pipeline wrote.
 
-A record that stops matching its rules keeps its last synced row (the guide: "stop updating"),
-so rows of records the rules skip at the end are left out of the comparison; every row the rules
-do produce must be in the pipeline's store exactly.
+The reference sees each tenant's org as a history of two steps: every record alive with its final
+fields, then the org as it ends (the Recycle Bin's records deleted). What one end state cannot
+tell is left out of the comparison:
+- rows of records the rules skip at the end (filtered, not closed won): such a row keeps what was
+  last synced while the record matched (the guide: it is no longer updated, not deleted);
+- a deleted row's traits and link (synced while alive, perhaps before later edits): only its
+  mark, its reason and its Salesforce id are compared;
+- a deleted row on one side and none on the other: no Gather entity either way (the pipeline may
+  have synced a record that matched before it was deleted, or never seen it match).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
-from connectors.gather import migrate
-from connectors.gather.schema import accounts, records, users
-from connectors.gather.store import SqlStore
-from connectors.salesforce.snapshots import row_change
-from schemas.changes import ChangeSource, ChangeType, SalesforceChange
-from schemas.gather import GatherUpsert
-from schemas.tenant import TenantConfig
-from schemas.versions import Version
+from connectors.gather.schema import accounts
 from sfsim.testing import ThreadedSfsim
-from streams.evaluator import Evaluator
-from streams.merge import RecordState
+from tests.spec.compare import canonical
+from tests.spec.product import read_store
+from tests.spec.reference import Key, Records, Row, Step, Types, expected, holds
 
+# REST writes datetimes as `...T12:00:00.000+0000`, change events as `...T12:00:00.000Z`; the
+# pipeline stores the change events' text (a snapshot is put in the same form), so the oracle does
+_REST_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000")
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-Key = tuple[str, ...]
 
 
-def final_records(org: ThreadedSfsim, objects: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every record of the objects as the org holds them at the end, the Recycle Bin included."""
+def final_records(org: ThreadedSfsim) -> dict[str, list[dict[str, Any]]]:
+    """Every record of every object as the org holds it at the end, the Recycle Bin included."""
     return org.call(
-        lambda: {o: [dict(r) for r in org.state.org.rows(o, include_deleted=True)] for o in objects}
+        lambda: {
+            o: [_event_text(r) for r in org.state.org.rows(o, include_deleted=True)]
+            for o in org.state.org.schema.objects
+        }
     )
 
 
-def record_changes(tenant: str, obj: str, row: dict[str, Any]) -> list[SalesforceChange]:
-    """A record's final fields; a deleted one's fields, then its delete, one version later."""
-    snapshot = row_change(tenant, obj, row | {"IsDeleted": False}, ChangeSource.BACKFILL)
-    if not row["IsDeleted"]:
-        return [snapshot]
-    at = snapshot.version.commit_ts
-    fields = snapshot.model_copy(update={"version": Version(commit_ts=at - 1)})
-    delete = snapshot.model_copy(
-        update={"change_type": ChangeType.DELETE, "fields": {}, "version": Version(commit_ts=at)}
-    )
-    return [fields, delete]
-
-
-@dataclass
-class Expected:
-    upserts: list[GatherUpsert] = field(default_factory=list)
-    skipped: dict[str, set[str]] = field(default_factory=dict)  # tenant -> live sf ids skipped
-
-
-def apply_rules(configs: list[TenantConfig], org: ThreadedSfsim) -> Expected:
-    """Each tenant's rules over the org's final records (both tenants read the one org)."""
-    states: dict[str, RecordState] = {}
-    known: dict[str, TenantConfig] = {}
-    evaluator = Evaluator(states, {}, known)
-    expected = Expected()
-    for config in configs:
-        for obj, rows in final_records(org, config.synced_objects()).items():
-            for row in rows:
-                for change in record_changes(config.tenant, obj, row):
-                    evaluator.on_change(change)
-        known[config.tenant] = config
-        upserts = evaluator.on_config(config)
-        expected.upserts += upserts
-        expected.skipped[config.tenant] = _skipped(config.tenant, states, upserts)
-    return expected
-
-
-def _skipped(tenant: str, states: dict[str, RecordState], upserts: list[GatherUpsert]) -> set[str]:
-    synced = {u.sf_id for u in upserts}
+def _event_text(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        s.record_id
-        for k, s in states.items()
-        if k.startswith(f"{tenant}:") and not s.is_deleted and s.record_id not in synced
+        k: v[:-5] + "Z" if isinstance(v, str) and _REST_DATETIME.fullmatch(v) else v
+        for k, v in record.items()
     }
 
 
-def reference_store(
-    engine: Engine, configs: list[TenantConfig], seeds: list[dict[str, Any]], expected: Expected
-) -> Engine:
-    """The rules' upserts written into an empty store seeded like the pipeline's."""
-    migrate.upgrade(engine)
-    store = SqlStore.for_engine(engine)
-    seed_accounts(engine, seeds)
+def org_types(org: ThreadedSfsim) -> dict[str, dict[str, str]]:
+    """The org's describe types, {object: {field: type}}."""
+    return {name: obj.types() for name, obj in org.state.org.schema.objects.items()}
+
+
+def history(records: Records) -> list[Step]:
+    alive = {o: [{**r, "IsDeleted": False} for r in rows] for o, rows in records.items()}
+    return [Step(alive), Step(records)]
+
+
+@dataclass
+class Oracle:
+    rows: dict[Key, Row] = field(default_factory=dict)  # the reference's rows, every tenant
+    unsynced: dict[str, set[str]] = field(default_factory=dict)  # tenant -> live ids not synced
+
+
+def apply_rules(
+    configs: list[dict[str, Any]], org: ThreadedSfsim, seeds: list[dict[str, Any]]
+) -> Oracle:
+    """Each tenant's rules (its config document) over the org's final records."""
+    records, types = final_records(org), org_types(org)
+    oracle = Oracle()
     for config in configs:
-        wanted = [(c.model, c.object, c.id_field) for c in config.custom_objects]
-        store.save_models(config.tenant, wanted, NOW)
-    store.apply(expected.upserts, NOW)
-    return engine
+        tenant = config["tenant"]
+        existing = {"accounts": [s for s in seeds if s["tenant"] == tenant]}
+        found = expected(config, types, history(records), existing)
+        oracle.rows |= found.rows
+        oracle.unsynced[tenant] = {record_id for _, record_id in found.unsynced}
+    return oracle
+
+
+def unexercised(
+    configs: list[dict[str, Any]], records: Records, types: Types
+) -> list[tuple[str, str, str]]:
+    """Filter conditions that hold for every live record of their object, or for none: a
+    comparison the data never puts to the test."""
+    found = []
+    for config in configs:
+        for obj, rule in _filters(config):
+            live = [r for r in records.get(obj, []) if not r["IsDeleted"]]
+            for c in rule["conditions"]:
+                sides = {holds(c, r.get(c["field"]), types[obj][c["field"]]) for r in live}
+                if sides != {True, False}:
+                    found.append((config["tenant"], obj, f"{c['field']} {c['operator']}"))
+    return found
+
+
+def _filters(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    sections = [("Account", config.get("accounts")), ("Contact", config.get("contacts"))]
+    sections += [(c["object"], c) for c in config.get("custom_objects") or []]
+    return [(obj, s["filter"]) for obj, s in sections if s and s.get("filter")]
 
 
 def seed_accounts(engine: Engine, seeds: list[dict[str, Any]]) -> None:
@@ -104,57 +112,64 @@ def seed_accounts(engine: Engine, seeds: list[dict[str, Any]]) -> None:
             db.execute(insert(accounts).values(**seed, created_at=NOW, updated_at=NOW))
 
 
-def snapshot(engine: Engine) -> dict[Key, dict[str, Any]]:
-    """Every row by (table, tenant, [model,] id): what the comparison looks at."""
-    rows: dict[Key, dict[str, Any]] = {}
-    with engine.connect() as db:
-        for table in (accounts, users, records):
-            for row in db.execute(select(table)).mappings():
-                key = (table.name, row["tenant"], row.get("model") or "", row["id"])
-                rows[key] = _compared(row)
-    return rows
+# --- the comparison ----------------------------------------------------------------------------
 
 
-def _compared(row: Any) -> dict[str, Any]:
-    """A deleted row's traits and link are whatever was synced last, so only its mark is compared; a
-    trait set to null and one never set both mean "no value" (a CDC create omits null fields)."""
-    traits = {} if row["deleted"] else _without_nulls(row["traits"])
-    found = {"sf_id": row["sf_id"], "traits": traits, "deleted": row["deleted"]}
-    if "account_id" in row and not row["deleted"]:
-        found |= {"account_id": row["account_id"], "sf_account_id": row["sf_account_id"]}
-    return found
+def view(rows: Mapping[Key, Row]) -> dict[Key, Row]:
+    """What is compared of each row: all of a live row; of a deleted one, its mark."""
+    return {
+        key: (
+            {"sf_id": row["sf_id"], "deleted": True, "delete_reason": row["delete_reason"]}
+            if row.get("deleted")
+            else row
+        )
+        for key, row in canonical(rows).items()
+    }
 
 
-def _without_nulls(traits: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: _without_nulls(v) if isinstance(v, dict) else v for k, v in traits.items()}
-    return {k: v for k, v in kept.items() if v is not None and v != {}}
+def snapshot(engine: Engine) -> dict[Key, Row]:
+    """The store as compared: every row by (table, tenant, model or "", id), and every model."""
+    return view(read_store(engine))
 
 
-def differences(
-    actual: dict[Key, dict[str, Any]], expected: dict[Key, dict[str, Any]], oracle: Expected
-) -> list[str]:
-    """Rows that differ, except those of records the rules skip at the end (kept as they were)."""
+def differences(actual: Mapping[Key, Row], oracle: Oracle) -> list[str]:
+    """Rows that differ, except what one end state cannot tell (see the module docstring)."""
+    got_rows, want_rows = view(actual), view(oracle.rows)
     found = []
-    for key in sorted(set(actual) | set(expected)):
-        got, want = actual.get(key), expected.get(key)
-        if got == want or _tolerated(key[1], got, want, oracle.skipped.get(key[1], set())):
+    for key in sorted(set(got_rows) | set(want_rows)):
+        got, want = got_rows.get(key), want_rows.get(key)
+        skipped = oracle.unsynced.get(key[1], set())
+        if got == want or _tolerated(got, want, skipped, _gone(got_rows, want_rows, key[1])):
             continue
-        found.append(f"{key}: store has {got}, the rules say {want}")
+        found.append(f"{key}: store has {got}, the reference says {want}")
     return found
 
 
-def _tolerated(
-    tenant: str, got: dict[str, Any] | None, want: dict[str, Any] | None, skipped: set[str]
-) -> bool:
+def _gone(got_rows: Mapping[Key, Row], want_rows: Mapping[Key, Row], tenant: str) -> set[str]:
+    """Salesforce ids of the tenant's accounts the store holds deleted and the reference not at
+    all: synced while they matched (under an older config, say), deleted since."""
+    return {
+        row["sf_id"]
+        for key, row in got_rows.items()
+        if key[:2] == ("accounts", tenant) and row.get("deleted") and key not in want_rows
+    }
+
+
+def compared(actual: Mapping[Key, Row], oracle: Oracle) -> list[Key]:
+    """The rows found equal, trait for trait: what the comparison did look at."""
+    got_rows, want_rows = view(actual), view(oracle.rows)
+    return [k for k, want in want_rows.items() if got_rows.get(k) == want]
+
+
+def _tolerated(got: Row | None, want: Row | None, skipped: set[str], gone: set[str]) -> bool:
     ids = {r.get("sf_id") for r in (got, want) if r} - {None}
     if ids & skipped:
         return True  # the record stopped matching: its row keeps its last synced values
     if got is None or want is None:
-        # no row and a deleted row both mean no entity (a record deleted before the pipeline
-        # saw its id field leaves no row; the rules, seeing its last fields, mark one deleted)
-        return bool((got or want or {}).get("deleted"))
-    # a user linked to an account row that stopped matching (kept), where the rules have none
+        return bool((got or want or {}).get("deleted"))  # no entity either way
+    # a user linked to an account row the reference cannot know of: one that stopped matching
+    # (kept), or one synced while it matched and deleted since
     same_but_link = {k: v for k, v in got.items() if k != "account_id"} == {
         k: v for k, v in want.items() if k != "account_id"
     }
-    return same_but_link and got.get("sf_account_id") in skipped
+    return same_but_link and got.get("sf_account_id") in skipped | gone

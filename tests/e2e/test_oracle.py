@@ -1,7 +1,9 @@
 """End to end on the real broker, sfsim and PostgreSQL: two tenants on one org (so their record
 ids collide), a random workload (creates, updates, deletes, undeletes, deals won and lost,
 contacts moving), a backfill racing live traffic and a config change mid-run. The store must end
-equal, row for row and trait for trait, to the rules applied directly to the final records."""
+equal, row for row and trait for trait, to the reference of tests/spec (the guide's rules written
+again, sharing no code with the product) applied to the final records. The tenants filter on a
+number, a currency, a date, a boolean and text, each with records on both sides."""
 
 from __future__ import annotations
 
@@ -9,15 +11,14 @@ import random
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from connectors.gather import migrate
-from connectors.gather.engine import make_engine
 from connectors.kafka.settings import KafkaSettings
-from schemas.loader import validate_tenant_config
 from sfsim.clock import SystemClock
 from sfsim.metadata import load_schema
 from sfsim.testing import ThreadedSfsim
@@ -25,12 +26,15 @@ from tests.connectors.salesforce.builders import tenant_document
 from tests.connectors.salesforce.harness import Traffic, wait_until
 from tests.e2e.oracle import (
     apply_rules,
+    compared,
     differences,
-    reference_store,
+    final_records,
+    org_types,
     seed_accounts,
-    snapshot,
+    unexercised,
 )
 from tests.e2e.pipeline import REPO, Pipeline
+from tests.spec.product import read_store
 
 SCHEMA = """
 objects:
@@ -39,11 +43,24 @@ objects:
     fields:
       - {name: Status__c, type: picklist, picklist_values: [Draft, Sent, Paid]}
       - {name: Amount__c, type: currency}
+      - {name: Due__c, type: date}
+      - {name: Paid__c, type: boolean}
 """
+# sfsim's generator (sfsim/generator.py) puts each filter's values on both sides of it, and the
+# ordered ones where comparing as text would answer wrongly ("5" >= "10", "3000000" > "25000000",
+# "9999.5" > "50000"): employees 5, 12, 40, 250, 1200 or 8000 (edits: 1 to 10,000); revenue
+# 100,000 to 50,000,000; an invoice's amount 0 to 100,000, due 0 to 900 days ago, paid or not.
+EMPLOYEES = {"field": "NumberOfEmployees", "operator": "gte", "value": 10}
+REVENUE = {"field": "AnnualRevenue", "operator": "gt", "value": 25_000_000}
 
 
-def alpha(org: ThreadedSfsim, industries: list[str], extra: list[str]) -> dict[str, Any]:
-    """Creates accounts by Salesforce Id for some industries, and contacts by email."""
+def alpha(org: ThreadedSfsim, first: dict[str, Any], extra: list[str]) -> dict[str, Any]:
+    """Creates accounts by Salesforce Id when they pass `first` and have 10 employees or more,
+    contacts by email, and bills (invoices paid or over 50,000)."""
+    bills = [
+        {"field": "Status__c", "operator": "equals", "value": "paid"},
+        {"field": "Amount__c", "operator": "gt", "value": 50_000},
+    ]
     return tenant_document(
         org,
         "alpha",
@@ -51,18 +68,28 @@ def alpha(org: ThreadedSfsim, industries: list[str], extra: list[str]) -> dict[s
             "sync_mode": "create_new",
             "id_field": "Id",
             "extra_traits": extra,
-            "filter": {
-                "match": "all",
-                "conditions": [{"field": "Industry", "operator": "in", "value": industries}],
-            },
+            "filter": {"match": "all", "conditions": [first, EMPLOYEES]},
         },
         contacts={"sync_mode": "create_new", "id_field": "Email", "extra_traits": ["Title"]},
+        custom_objects=[
+            {
+                "object": "Invoice__c",
+                "id_field": "Name",
+                "model": "bills",
+                "filter": {"match": "any", "conditions": bills},
+            }
+        ],
     )
 
 
-def beta(org: ThreadedSfsim) -> dict[str, Any]:
-    """Updates existing Gather accounts with a Closed Won deal; some contacts; invoices."""
+def beta(org: ThreadedSfsim, due_since: str) -> dict[str, Any]:
+    """Updates existing Gather accounts with a Closed Won deal; some contacts; invoices paid and
+    due since `due_since`."""
     title = {"field": "Title", "operator": "in", "value": ["CEO", "CTO", "CFO"]}
+    invoices = [
+        {"field": "Due__c", "operator": "gte", "value": due_since},
+        {"field": "Paid__c", "operator": "equals", "value": True},
+    ]
     return tenant_document(
         org,
         "beta",
@@ -81,12 +108,7 @@ def beta(org: ThreadedSfsim) -> dict[str, Any]:
                 "object": "Invoice__c",
                 "id_field": "Name",
                 "model": "invoices",
-                "filter": {
-                    "match": "all",
-                    "conditions": [
-                        {"field": "Status__c", "operator": "not_equals", "value": "Draft"}
-                    ],
-                },
+                "filter": {"match": "all", "conditions": invoices},
             }
         ],
     )
@@ -120,6 +142,8 @@ def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules
     (tmp_path / "schema.yaml").write_text(SCHEMA, encoding="utf-8")
     org_schema = load_schema(tmp_path / "schema.yaml")
     url = postgres_engine.url.render_as_string(hide_password=False)
+    due_since = (SystemClock().now().date() - timedelta(days=450)).isoformat()
+    industries = {"field": "Industry", "operator": "in", "value": ["Banking", "Retail", "Energy"]}
     with ThreadedSfsim(
         tmp_path / "tls", org_schema, SystemClock(), accounts=60, seed=seed, poll_timeout_ms=2_000
     ) as org:
@@ -127,39 +151,33 @@ def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules
         migrate.upgrade(postgres_engine)
         seed_accounts(postgres_engine, seeds)
         with Pipeline(kafka_settings, org, url, tmp_path) as pipeline:
-            pipeline.apply(alpha(org, ["Banking", "Retail", "Technology"], []), "alpha-v1")
-            pipeline.apply(beta(org), "beta")
+            pipeline.apply(alpha(org, industries, []), "alpha-v1")
+            pipeline.apply(beta(org, due_since), "beta")
             assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 2, timeout=90), (
                 pipeline.log("listener")
             )
             with Traffic(org, changes=3, pause=0.05):
                 fills = [backfill(pipeline, t) for t in ("alpha", "beta")]
                 time.sleep(6)
-                final_alpha = alpha(
-                    org,
-                    ["Banking", "Retail", "Technology", "Energy", "Media"],
-                    ["AnnualRevenue", "Rating"],
-                )
-                pipeline.apply(final_alpha, "alpha-v2")  # mid-run: a wider filter, more traits
+                final_alpha = alpha(org, REVENUE, ["AnnualRevenue", "Rating"])
+                pipeline.apply(final_alpha, "alpha-v2")  # mid-run: another filter, more traits
                 time.sleep(8)
                 outputs = [f.communicate(timeout=120)[0] for f in fills]
             assert [f.returncode for f in fills] == [0, 0], outputs
-            configs = [validate_tenant_config(final_alpha), validate_tenant_config(beta(org))]
-            oracle = apply_rules(configs, org)
-            reference = reference_store(
-                make_engine(f"sqlite:///{tmp_path}/reference.db"), configs, seeds, oracle
-            )
-            want = snapshot(reference)
+            configs = [final_alpha, beta(org, due_since)]
+            oracle = apply_rules(configs, org, seeds)
+            untested = unexercised(configs, final_records(org), org_types(org))
             converged = wait_until(
-                lambda: not differences(snapshot(postgres_engine), want, oracle), 240, step=3
+                lambda: not differences(read_store(postgres_engine), oracle), 240, step=3
             )
             logs = {n: pipeline.log(n) for n in ("listener", "worker", "sink")}
-    got = snapshot(postgres_engine)
-    diff = differences(got, want, oracle)
+    got = read_store(postgres_engine)
+    diff = differences(got, oracle)
     (tmp_path / "differences.txt").write_text("\n".join(diff), encoding="utf-8")
-    assert converged and diff == [], (seed, len(diff), diff[:3], logs)
-    compared = [k for k in want if got.get(k) == want[k]]
-    assert len(compared) > 150, (seed, len(compared))  # not a vacuous comparison
-    assert {k[1] for k in compared} == {"alpha", "beta"}
-    assert any(want[k]["deleted"] for k in compared)  # deletes reached the store
-    assert any(k[2] == "invoices" for k in compared)  # custom objects too
+    assert converged and diff == [], (seed, len(diff), diff[:5], logs)
+    assert untested == [], (seed, untested)  # each filter had records on both of its sides
+    equal = compared(got, oracle)
+    assert len(equal) > 150, (seed, len(equal))  # not a vacuous comparison
+    assert {k[1] for k in equal} == {"alpha", "beta"}
+    assert any(oracle.rows[k].get("deleted") for k in equal)  # deletes reached the store
+    assert {k[2] for k in equal} >= {"invoices", "bills"}  # custom objects too

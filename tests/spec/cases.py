@@ -219,6 +219,15 @@ ACCOUNT_MODES = [
         },
     ),
     Case(
+        "update mode: an account deleted before it ever qualified marks its Gather account "
+        "deleted (the Gather account stands for it all along)",
+        D_DELETE,
+        tenant(accounts=update("salesforce_id", closed_won_only=True)),
+        [step(account(1, Name="Acme")), step(deleted(account(1, Name="Acme")))],
+        rows(account_row("g-1", acc(1), {"salesforce_id": acc(1), "plan": "pro"}, "deleted")),
+        existing={"accounts": [{"id": "g-1", "traits": {"salesforce_id": acc(1), "plan": "pro"}}]},
+    ),
+    Case(
         "update mode: a deleted account marks its Gather account deleted",
         D_DELETE,
         tenant(accounts=update("salesforce_id")),

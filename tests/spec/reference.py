@@ -152,7 +152,7 @@ class _Sync:
         table, section, model = found
         old, new = _gather_id(before, section["id_field"]), _gather_id(now, section["id_field"])
         if old is not None and old != new:
-            self._mark((table, self.tenant, model, old), "id_changed")
+            self._mark((table, self.tenant, model, old), "id_changed", now["Id"])
 
     def undelete(self, config: Mapping[str, Any], obj: str, record: Record) -> None:
         """The rows a delete marked are live again, as last synced (a record that does not match
@@ -187,7 +187,7 @@ class _Sync:
         keys = self._keys(table, section, model, record)
         if record["IsDeleted"]:
             for key in keys or []:
-                self._mark(key, "deleted")
+                self._mark(key, "deleted", record["Id"])
             return
         name = (obj, str(record["Id"]))
         if keys is None:
@@ -236,9 +236,9 @@ class _Sync:
         if key[0] == "users" and "AccountId" in record:
             row["sf_account_id"] = record["AccountId"] or None
 
-    def _mark(self, key: Key, reason: str) -> None:
+    def _mark(self, key: Key, reason: str, sf_id: str) -> None:
         if key in self.result.rows:
-            self.result.rows[key] |= {"deleted": True, "delete_reason": reason}
+            self.result.rows[key] |= {"sf_id": sf_id, "deleted": True, "delete_reason": reason}
 
     def link_users(self) -> None:
         for key, row in self.result.rows.items():
