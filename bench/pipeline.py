@@ -15,8 +15,9 @@ nothing of the shared broker's history is read; all are deleted at the end.
 2. backfill: sfsim loaded with N Accounts (a state file built by `bench.pipeline_data`),
    `gather-sync backfill` (Bulk API 2.0) with the worker and the sink running; records/s =
    N / seconds from the backfill's start until the store holds them all.
-3. faust: the worker over a pre-filled `sf.changes` until all its upserts are out, against a
-   bare aiokafka loop that consumes, parses with pydantic and produces a message of that size.
+3. faust: the worker over a pre-filled `sf.changes` (after the tenant's describe types on
+   `sf.schemas`, as the listener publishes them) until all its upserts are out, against a bare
+   aiokafka loop that consumes, parses with pydantic and produces a message of that size.
 4. sink: `gather-sync sink` over pre-filled Gather topics until it committed every offset,
    against bare psycopg `executemany` upserts of the same rows in batches of SINK_BATCH_SIZE.
 """
