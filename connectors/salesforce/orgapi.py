@@ -207,10 +207,13 @@ def scalar_types(describe: dict[str, Any]) -> dict[str, str]:
 
 
 def _describe_or_none(sf: Salesforce, obj: str) -> dict[str, Any] | None:
+    sobject = getattr(sf, obj)
     try:
-        found: dict[str, Any] = getattr(sf, obj).describe()
+        found: dict[str, Any] = sobject.describe()
     except SalesforceResourceNotFound:
         return None
+    # the SObject keeps the response's Sforce-Limit-Info to itself: the governor reads the org's
+    sf.api_usage = dict(sobject.api_usage) or sf.api_usage
     return found
 
 

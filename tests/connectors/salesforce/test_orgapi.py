@@ -93,6 +93,16 @@ def test_given_a_real_org_then_limits_usage_is_observed_after_each_call(
     assert api.governor.total == 15_000 and api.governor.used is not None and api.governor.used > 0
 
 
+def test_given_a_describe_as_the_first_call_then_limits_usage_is_observed(
+    sfsim: ThreadedSfsim,
+) -> None:
+    api = an_api(sfsim, [])
+
+    api.field_types("Account")
+
+    assert api.governor.total == 15_000 and api.governor.used is not None and api.governor.used > 0
+
+
 def test_given_field_types_then_compound_parents_are_left_out(sfsim: ThreadedSfsim) -> None:
     types = an_api(sfsim, []).field_types("Contact")
 
