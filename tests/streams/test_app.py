@@ -196,6 +196,7 @@ FIELD = {"employees": "NumberOfEmployees", "revenue": "AnnualRevenue", "created"
          "closing": "CloseDate", "won": "IsWon"}  # fmt: skip
 
 
+@pytest.mark.parametrize("worker", ["memory://"], indirect=True)  # the tables do not matter
 def test_given_typed_filters_then_numbers_currency_dates_and_booleans_compare_by_type_once_the_types_arrive(
     kafka_settings: KafkaSettings,
     worker: WorkerProcess,
@@ -257,6 +258,7 @@ def test_given_a_restart_then_only_tenants_whose_config_changed_meanwhile_are_re
     upserts.close()
 
 
+@pytest.mark.parametrize("worker", ["memory://"], indirect=True)  # the tables do not matter
 def test_given_a_malformed_change_then_it_goes_to_the_dlq_with_its_stage_and_the_agent_goes_on(
     kafka_settings: KafkaSettings,
     worker: WorkerProcess,
