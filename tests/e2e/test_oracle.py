@@ -7,6 +7,7 @@ number, a currency, a date, a boolean and text, each with records on both sides.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -174,6 +175,9 @@ def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules
     got = read_store(postgres_engine)
     diff = differences(got, oracle)
     (tmp_path / "differences.txt").write_text("\n".join(diff), encoding="utf-8")
+    for name, found in (("store", got), ("reference", oracle.rows)):  # for a post-mortem
+        lines = [json.dumps([key, row], default=str) for key, row in sorted(found.items())]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines), encoding="utf-8")
     assert converged and diff == [], (seed, len(diff), diff[:5], logs)
     assert untested == [], (seed, untested)  # each filter had records on both of its sides
     equal = compared(got, oracle)

@@ -599,6 +599,17 @@ DELETES = [
         rows(),
     ),
     Case(
+        "a record deleted and undeleted before it ever matched leaves no Gather entity",
+        D_DELETE,
+        tenant(accounts=BANKING),
+        [
+            step(account(1, Name="Acme", Industry="Retail")),
+            step(deleted(account(1, Name="Acme", Industry="Retail"))),
+            step(account(1, Name="Acme", Industry="Retail")),
+        ],
+        rows(),
+    ),
+    Case(
         "an undelete clears the mark even when the record no longer matches (traits as last "
         "synced: it is still not updated)",
         D_DELETE,
@@ -889,6 +900,19 @@ LINKS = [
             _user(2, "bob@x.example", None, None),
             _user(3, "cy@x.example", acc(3), None),
         ),
+    ),
+    Case(
+        "an account deleted before it was ever synced leaves its users in no Gather account",
+        G_LINK,
+        LINKED,
+        [
+            step(
+                account(1, Name="Acme", Industry="Retail"),
+                contact(1, Email="ada@x.example", AccountId=acc(1)),
+            ),
+            step(deleted(account(1, Name="Acme", Industry="Retail"))),
+        ],
+        rows(_user(1, "ada@x.example", acc(1), None)),
     ),
     Case(
         "a contact moving to another account moves its user; leaving it unlinks the user",

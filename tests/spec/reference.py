@@ -106,12 +106,18 @@ def expected(
     steps: Sequence[Step],
     existing: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> Expected:
-    """The store after `steps`, from `existing` Gather rows ({"accounts": [{id, traits}], ...})."""
+    """The store after `steps`, from `existing` Gather rows ({"accounts": [{id, traits}], ...}).
+
+    Writes are applied one at a time, in order, and each is judged at once: the record written
+    and, for an opportunity, the accounts it leaves and joins. A config (the first, or a change)
+    re-judges every record the org holds."""
     sync = _Sync(str(config["tenant"]), types, existing or {})
     org: dict[str, dict[str, Record]] = {}
-    for step in steps:
-        config = step.config or config
-        sync.save_models(config)
+    for n, step in enumerate(steps):
+        if n == 0 or step.config is not None:
+            config = step.config or config
+            sync.save_models(config)
+            sync.evaluate(config, org, [(o, i) for o, records in org.items() for i in records])
         for obj, records in step.records.items():
             for record in records:
                 before = org.setdefault(obj, {}).get(record["Id"])
@@ -119,9 +125,18 @@ def expected(
                 if before is not None and before["IsDeleted"] and not record["IsDeleted"]:
                     sync.undelete(config, obj, record)
                 org[obj][record["Id"]] = record
-        sync.evaluate(config, org)
+                sync.evaluate(config, org, _touched(obj, before, record))
     sync.link_users()
     return sync.result
+
+
+def _touched(obj: str, before: Record | None, now: Record) -> list[tuple[str, str]]:
+    """The records a write may change the outcome of: itself; an opportunity's accounts."""
+    found = [(obj, str(now["Id"]))]
+    if obj == "Opportunity":
+        accounts = {str(r["AccountId"]) for r in (before, now) if r and r.get("AccountId")}
+        found += [("Account", a) for a in sorted(accounts)]
+    return found
 
 
 class _Sync:
@@ -164,16 +179,21 @@ class _Sync:
             if self.result.rows.get(key, {}).get("delete_reason") == "deleted":
                 self.result.rows[key] |= {"deleted": False, "delete_reason": None}
 
-    # --- every record, as the org holds it now -----------------------------------------------------
+    # --- records judged ----------------------------------------------------------------------------
 
-    def evaluate(self, config: Mapping[str, Any], org: Mapping[str, Mapping[str, Record]]) -> None:
-        self.result.unsynced, self.result.no_id = set(), set()
+    def evaluate(
+        self,
+        config: Mapping[str, Any],
+        org: Mapping[str, Mapping[str, Record]],
+        names: list[tuple[str, str]],
+    ) -> None:
         deals = list(org.get("Opportunity", {}).values())
-        for obj, records in org.items():
+        for obj, record_id in names:
             found = _section(config, obj)
-            if found is None:
-                continue
-            for record in records.values():
+            record = org.get(obj, {}).get(record_id)
+            if found is not None and record is not None:
+                self.result.unsynced.discard((obj, record_id))
+                self.result.no_id.discard((obj, record_id))
                 self._one(obj, record, found, deals)
 
     def _one(
