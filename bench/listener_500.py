@@ -7,14 +7,16 @@ Needs the local broker (`deploy/local/kafka.sh start`; KAFKA_BOOTSTRAP_SERVERS i
 sfsim runs as its own process, on real time; the 500 tenants all point at that one org and sync
 Accounts, so each Account change there is delivered to 500 subscriptions: 2 changes a second
 make 1,000 events a second for the listener. The delay is the broker's LogAppendTime (set on
-`sf.changes` for the run, then restored) minus the event's commitTimestamp. Baselines from the
-same run: the listener with no tenants (memory, CPU), and a bare confluent-kafka producer at
-1,000 messages a second (delay from produce to LogAppendTime).
+`sf.changes` for the run) minus the event's commitTimestamp. The run has topics of its own
+(KAFKA_TOPIC_PREFIX=bench-<run>., the listener's included), deleted with its groups at the
+end. Baselines from the same run: the listener with no tenants (memory, CPU), and a bare
+confluent-kafka producer at 1,000 messages a second (delay from produce to LogAppendTime).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import ssl
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
@@ -232,7 +234,7 @@ def _delays(
 
 
 def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int) -> list[float]:
-    topic = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    topic = f"{kafka.topic_prefix}bare"
     provision_topics(
         AdminClient(kafka.admin_config()),
         [TopicSpec(topic, kafka.partitions, {"message.timestamp.type": "LogAppendTime"})],
@@ -270,15 +272,28 @@ def _pct(values: list[float], q: int) -> float:
     )
 
 
+def _clean_up(kafka: KafkaSettings, run: str, groups: list[str]) -> None:
+    """The run's topics (its prefix) and consumer groups."""
+    admin = AdminClient(kafka.admin_config())
+    mine = [t for t in admin.list_topics(timeout=30).topics if t.startswith(f"bench-{run}.")]
+    futures = [*admin.delete_topics(mine, operation_timeout=60).values()] if mine else []
+    futures += admin.delete_consumer_groups(groups, request_timeout=30).values()
+    for future in futures:
+        with contextlib.suppress(KafkaException):
+            future.result()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tenants", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the loaded window")
     args = parser.parse_args()
+    run = f"b{uuid.uuid4().hex[:6]}"
+    # the run's own topics (the listener inherits the prefix), deleted at the end
+    os.environ["KAFKA_TOPIC_PREFIX"] = f"bench-{run}."
     kafka = _kafka()
     provision_contract_topics(kafka)
-    run = f"b{uuid.uuid4().hex[:6]}"
-    topic = f"bench-tenants-{run}"
+    topic = f"bench-{run}.tenants"
     provision_topics(
         AdminClient(kafka.admin_config()), [TopicSpec(topic, 4, {"cleanup.policy": "compact"})], 1
     )
@@ -313,6 +328,7 @@ def main() -> int:
             listener.wait(60)
             sfsim.terminate()
             sfsim.wait(30)
+            _clean_up(kafka, run, [f"bench-{topic}", f"bench-read-{run}"])
     loaded = loaded_usage[0]
     _report(args.tenants, subscribe_s, empty, idle, loaded, made, delays, bare, args.seconds)
     return 0
