@@ -53,7 +53,7 @@ def reprocess(args: argparse.Namespace) -> int:
     records = decode_records(_state(kafka, worker.changelog("records"), tenant, "state: records"))
     deals = decode_deals(_state(kafka, worker.changelog("deals"), tenant, "state: deals"))
     schemas = _state(kafka, Topics.of(kafka).sf_schemas, tenant, "types: sf.schemas")
-    if missing := [o for o in config.synced_objects() if schema_key(tenant, o) not in schemas]:
+    if missing := [o for o in config.filtered_fields() if schema_key(tenant, o) not in schemas]:
         print(
             f"tenant '{tenant}': no describe types for {', '.join(missing)} on sf.schemas yet; "
             "filters need them (is the listener running for this tenant?)",

@@ -370,6 +370,15 @@ class TenantConfig(ConfigModel):
             )
         return self
 
+    def filtered_fields(self) -> dict[str, list[str]]:
+        """Per object, the fields its filter compares (what needs describe types)."""
+        sections: list[tuple[str, Filter | None]] = [
+            ("Account", self.accounts.filter if self.accounts else None),
+            ("Contact", self.contacts.filter if self.contacts else None),
+            *((c.object, c.filter) for c in self.custom_objects),
+        ]
+        return {obj: sorted({c.field for c in rule.conditions}) for obj, rule in sections if rule}
+
     def synced_objects(self) -> list[str]:
         """The objects whose changes the listener subscribes to."""
         objects = ["Account"] if self.accounts else []

@@ -308,7 +308,7 @@ class Worker:
         if raw is None or config is None:
             return None
         return wanted_digest(
-            raw, config.synced_objects(), lambda obj: self.schemas.schema(tenant, obj)
+            raw, config.filtered_fields(), lambda obj: self.schemas.schema(tenant, obj)
         )
 
     # --- output ----------------------------------------------------------------------------------

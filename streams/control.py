@@ -48,15 +48,19 @@ def applied_key(tenant: str, partition: int) -> str:
 
 
 def wanted_digest(
-    raw_config: bytes, objects: Iterable[str], schema: Callable[[str], ObjectSchema | None]
+    raw_config: bytes,
+    filtered: Mapping[str, list[str]],
+    schema: Callable[[str], ObjectSchema | None],
 ) -> str:
-    """What a tenant's records were evaluated with: its config and its objects' describe types
-    (an object not described yet counts as such, so its arrival changes the digest)."""
-    parts = [hashlib.sha256(raw_config).hexdigest()]
-    for obj in sorted(set(objects)):
+    """What a tenant's records were evaluated with: its config and the describe types of the
+    fields its filters compare (a type not known yet counts as such, so its arrival changes the
+    digest; a field added to the org that no filter names changes nothing)."""
+    types = {}
+    for obj, fields in sorted(filtered.items()):
         found = schema(obj)
-        parts.append(f"{obj}={found.digest() if found else '-'}")
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        types[obj] = {f: found.fields.get(f) if found else None for f in fields}
+    parts = [hashlib.sha256(raw_config).hexdigest(), types]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def own_keys(keys: Iterable[str], tenant: str, partition: int, partitions: int) -> list[str]:

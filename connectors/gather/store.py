@@ -101,8 +101,10 @@ class SqlStore:
             existing = (
                 db.execute(self._locked(select(table).where(_where(table, key)))).mappings().first()
             )
-            if existing is None and upsert.op is Operation.UNDELETE:
-                continue  # an undelete revives a row; a record never synced has none to revive
+            if upsert.op is Operation.UNDELETE and not _held_data(existing):
+                # an undelete revives an entity; a record never synced has none (at most the
+                # tombstone of a delete the rules sent while it was skipped)
+                continue
             row = merge(_row(existing) if existing else None, upsert)
             values = row.columns() | {"updated_at": now}
             if upsert.kind is EntityKind.USER:
@@ -136,17 +138,7 @@ class SqlStore:
         pairs |= {(a.tenant, a.sf_id) for a in batch if a.kind is EntityKind.ACCOUNT}
         linked = 0
         for tenant, sf_account in pairs:
-            account_id = (
-                db.execute(
-                    select(accounts.c.id)
-                    .where(accounts.c.tenant == tenant, accounts.c.sf_id == sf_account)
-                    # the live row first: an account whose id field changed has a deleted row
-                    # under its old id too (id_changed), and its users belong to the live one
-                    .order_by(accounts.c.deleted, accounts.c.id)
-                )
-                .scalars()
-                .first()
-            )
+            account_id = self._account_of(db, tenant, sf_account)
             stale = and_(
                 users.c.tenant == tenant,
                 users.c.sf_account_id == sf_account,
@@ -170,6 +162,17 @@ class SqlStore:
                 update(users).where(orphans).values(account_id=None, updated_at=now)
             ).rowcount
         return linked
+
+    def _account_of(self, db: Connection, tenant: str, sf_account: str) -> str | None:
+        """The Gather account of a Salesforce account: the live row first (an account whose id
+        field changed has a deleted row under its old id too, and its users belong to the live
+        one); never a tombstone that held no data (a delete of an account never synced)."""
+        found = db.execute(
+            select(accounts.c.id, accounts.c.traits, accounts.c.trait_versions)
+            .where(accounts.c.tenant == tenant, accounts.c.sf_id == sf_account)
+            .order_by(accounts.c.deleted, accounts.c.id)
+        ).mappings()
+        return next((row["id"] for row in found if _held_data(row)), None)
 
     # --- dialect differences -------------------------------------------------------------------
 
@@ -200,6 +203,12 @@ class SqliteStore(SqlStore):
 
 def _where(table: Table, key: dict[str, str]) -> Any:
     return and_(*(table.c[name] == value for name, value in key.items()))
+
+
+def _held_data(row: Any) -> bool:
+    """Whether a row is an entity (synced traits, or traits it had before the sync), not only
+    the tombstone of a record deleted before it was ever synced."""
+    return row is not None and bool(row["traits"] or row["trait_versions"])
 
 
 def _row(existing: Any) -> Row:
