@@ -147,11 +147,15 @@ def differences(actual: Mapping[Key, Row], oracle: Oracle) -> list[str]:
 
 def _gone(got_rows: Mapping[Key, Row], want_rows: Mapping[Key, Row], tenant: str) -> set[str]:
     """Salesforce ids of the tenant's accounts the store holds deleted and the reference not at
-    all: synced while they matched (under an older config, say), deleted since."""
+    all, or deleted too: synced while they matched (under an older config, say) and deleted
+    since, or deleted before the pipeline could judge them (before their describe types reached
+    the worker: then the store holds the delete alone, and no user is linked to it)."""
     return {
         row["sf_id"]
         for key, row in got_rows.items()
-        if key[:2] == ("accounts", tenant) and row.get("deleted") and key not in want_rows
+        if key[:2] == ("accounts", tenant)
+        and row.get("deleted")
+        and (want_rows.get(key) or {"deleted": True}).get("deleted")
     }
 
 
