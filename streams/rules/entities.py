@@ -157,17 +157,15 @@ class _Mark:
 
     def delete(self) -> GatherUpsert:
         assert self.state.deleted is not None
-        return self._message(Operation.DELETE, self.state.deleted.version, DeleteReason.DELETED)
+        return self.message(Operation.DELETE, self.state.deleted.version, DeleteReason.DELETED)
 
     def revive(self, liveness: Version) -> GatherUpsert | None:
         """An UNDELETE for a record that was ever deleted (others have no row to revive)."""
         if self.state.last_delete is None:
             return None
-        return self._message(Operation.UNDELETE, liveness, None)
+        return self.message(Operation.UNDELETE, liveness, None)
 
-    def _message(
-        self, op: Operation, version: Version, reason: DeleteReason | None
-    ) -> GatherUpsert:
+    def message(self, op: Operation, version: Version, reason: DeleteReason | None) -> GatherUpsert:
         return GatherUpsert(
             tenant=self.tenant,
             kind=self.kind,
@@ -219,19 +217,8 @@ def id_moves(
     moved = state.fields.get(section.id_field)
     if old is None or old == new or moved is None:
         return []
-    return [
-        GatherUpsert(
-            tenant=config.tenant,
-            kind=kind,
-            sf_id=state.record_id,
-            op=Operation.DELETE,
-            version=moved.version,
-            target=Target.CREATE,
-            gather_id=old,
-            model=model,
-            delete_reason=DeleteReason.ID_CHANGED,
-        )
-    ]
+    mark = _Mark(config.tenant, kind, state, Target.CREATE, old, None, model)
+    return [mark.message(Operation.DELETE, moved.version, DeleteReason.ID_CHANGED)]
 
 
 def _create_section(
