@@ -150,12 +150,14 @@ def _gone(got_rows: Mapping[Key, Row], want_rows: Mapping[Key, Row], tenant: str
     all, or deleted too: synced while they matched (under an older config, say) and deleted
     since, or deleted before the pipeline could judge them (before their describe types reached
     the worker: then the store holds the delete alone, and no user is linked to it)."""
+    gone = {"deleted": True}  # no row: a tombstone that held no data is compared as none
     return {
         row["sf_id"]
-        for key, row in got_rows.items()
+        for key in set(got_rows) | set(want_rows)
         if key[:2] == ("accounts", tenant)
-        and row.get("deleted")
-        and (want_rows.get(key) or {"deleted": True}).get("deleted")
+        and (got_rows.get(key) or gone).get("deleted")
+        and (want_rows.get(key) or gone).get("deleted")
+        and (row := got_rows.get(key) or want_rows[key])
     }
 
 
