@@ -19,13 +19,13 @@ import pytest
 from confluent_kafka import Producer
 
 from connectors.kafka.settings import KafkaSettings
-from schemas.changes import ChangeType, SalesforceChange
+from schemas.changes import ChangeType
 from schemas.contract import DeadLetter, Topics
 from schemas.describe import ObjectSchema
 from schemas.gather import EntityKind, GatherUpsert
-from schemas.versions import Version
 from tests.builders import a_tenant_config, org_types
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
+from tests.streams.test_evaluator import change
 from tests.support.worker import WorkerProcess, provision
 
 ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
@@ -83,15 +83,8 @@ class Org:
         kind: ChangeType = ChangeType.UPDATE,
         **fields: Any,
     ) -> None:
-        change = SalesforceChange(
-            tenant=tenant,
-            object=obj,
-            record_id=record_id,
-            change_type=kind,
-            version=Version(commit_ts=ts),
-            fields=fields,
-        )
-        self._send(self.topics.sf_changes, change.key, change.model_dump_json().encode())
+        made = change(obj, record_id, ts, kind, tenant, **fields)
+        self._send(self.topics.sf_changes, made.key, made.model_dump_json().encode())
 
     def _send(self, topic: str, key: str, value: bytes) -> None:
         self.producer.produce(topic, key=key.encode(), value=value)
