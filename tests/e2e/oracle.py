@@ -148,8 +148,8 @@ def differences(actual: Mapping[Key, Row], oracle: Oracle) -> list[str]:
 def _gone(got_rows: Mapping[Key, Row], want_rows: Mapping[Key, Row], tenant: str) -> set[str]:
     """Salesforce ids of the tenant's accounts the store holds deleted and the reference not at
     all, or deleted too: synced while they matched (under an older config, say) and deleted
-    since, or deleted before the pipeline could judge them (before their describe types reached
-    the worker: then the store holds the delete alone, and no user is linked to it)."""
+    since, or seen by the worker only once deleted (created and deleted before the tenant's config
+    or types reached it: then the store holds the delete alone, and no user is linked to it)."""
     gone = {"deleted": True}  # no row: a tombstone that held no data is compared as none
     return {
         row["sf_id"]
