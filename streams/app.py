@@ -288,8 +288,8 @@ class Worker:
         recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager's
         if not recovery.completed.is_set():
             return  # tables are still being rebuilt, and the producer may not be started yet
-        for tenant in self.configs.raw():
-            digest = self._digest(tenant)
+        for tenant, raw in self.configs.raw().items():
+            digest = self._digest(tenant, raw)
             if digest is None or self._requested.get(tenant) == digest:
                 continue
             request = Reevaluate(tenant=tenant, digest=digest)
@@ -302,8 +302,8 @@ class Worker:
                 return  # not marked as requested: the next tick asks again
             self._requested[tenant] = digest
 
-    def _digest(self, tenant: str) -> str | None:
-        raw = self.configs.raw().get(tenant)
+    def _digest(self, tenant: str, raw: bytes | None = None) -> str | None:
+        raw = raw if raw is not None else self.configs.raw().get(tenant)
         config = self.configs.get(tenant)
         if raw is None or config is None:
             return None
