@@ -136,6 +136,7 @@ class SqlStore:
             if u.kind is EntityKind.USER and u.account_sf_id
         }
         pairs |= {(a.tenant, a.sf_id) for a in batch if a.kind is EntityKind.ACCOUNT}
+        self._serialize_links(db, sorted(pairs))
         linked = 0
         for tenant, sf_account in pairs:
             account_id = self._account_of(db, tenant, sf_account)
@@ -182,8 +183,24 @@ class SqlStore:
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query
 
+    def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
+        """Make the link passes of concurrent batches touching one Salesforce account run one
+        after the other, each seeing the other's committed rows."""
+
 
 class PostgresStore(SqlStore):
+    """Under READ COMMITTED a batch does not see another's uncommitted rows: two sinks writing a
+    user and its account at once would each link before the other commits, and neither would
+    make the link. A transaction-scoped advisory lock per (tenant, Salesforce account), taken in
+    sorted order after the batch's own writes, makes the later link pass wait for the earlier
+    transaction's commit; its statements then see that commit. Whichever commits last links.
+    https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS"""
+
+    def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
+        for tenant, sf_account in pairs:
+            key = literal(f"{tenant}:{sf_account}")
+            db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
     def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
         wanted = cast(literal(json.dumps({trait: value})), JSONB)
         containment = table.c.traits.op("@>")(wanted)
@@ -194,7 +211,8 @@ class PostgresStore(SqlStore):
 
 
 class SqliteStore(SqlStore):
-    """Transactions begin IMMEDIATE (engine.py), so a read-modify-write holds the write lock."""
+    """Transactions begin IMMEDIATE (engine.py), so a read-modify-write holds the write lock,
+    and batches, their link passes included, run one at a time."""
 
     def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
         extracted = func.json_extract(table.c.traits, text(f"'$.\"{trait}\"'"))
