@@ -144,12 +144,3 @@ def _sqlite(error: sqlite3.Error) -> Verdict:
             return _transient(reason)
     # a constraint (a record of a model not saved), a value SQLite cannot take
     return _bad("refused")
-
-
-def backoff(attempt: int, base: float, cap: float, jitter: float) -> float:
-    """Seconds to wait before retry `attempt` (1, 2, ...): doubling from `base` up to `cap`, half
-    of it fixed and half scaled by `jitter` in [0, 1), so sinks that failed together do not all
-    come back at the same instant ("equal jitter"):
-    https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/"""
-    ceiling: float = min(cap, base * 2.0 ** min(attempt - 1, 62))
-    return ceiling / 2 + ceiling / 2 * jitter

@@ -29,8 +29,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.backoff import backoff
 from connectors.gather.errors import TransientError
-from connectors.gather.failures import backoff, classify
+from connectors.gather.failures import classify
 from connectors.gather.store import ApplyResult, SqlStore
 from connectors.kafka.settings import KafkaSettings
 from connectors.telemetry.metrics import (

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from connectors.backoff import backoff
 from connectors.salesforce.tenant_stream import TenantStream
 from connectors.telemetry.metrics import SUBSCRIPTION_UP, TENANT_RESTARTS
-
-_MAX_DOUBLINGS = 30  # 2**30 seconds is far past any cap; keeps the float finite
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,9 @@ class RestartPolicy:
     healthy_after: float = 600.0  # a stream that ran this long counts as recovered: back to base
 
     def delay(self, attempt: int, jitter: float) -> float:
-        """`base * 2**attempt`, capped, scaled by 0.5..1.0 with `jitter` in [0, 1), so tenants
-        that failed together (one bad deploy, one broker blip) do not restart in step."""
-        doublings = float(2 ** min(attempt, _MAX_DOUBLINGS))
-        backoff = min(self.max_delay, self.base_delay * doublings)
-        return backoff * (0.5 + 0.5 * jitter)
+        """`base * 2**attempt` (from 0), capped, scaled by 0.5..1.0 with `jitter` in [0, 1), so
+        tenants that failed together (one bad deploy, one broker blip) do not restart in step."""
+        return backoff(attempt + 1, self.base_delay, self.max_delay, jitter)
 
 
 def next_attempt(attempt: int, ran_for: float, policy: RestartPolicy) -> int:

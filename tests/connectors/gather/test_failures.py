@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, exc, insert, text
 
+from connectors.backoff import backoff
 from connectors.gather import migrate
-from connectors.gather.failures import Failure, Verdict, backoff, classify
+from connectors.gather.failures import Failure, Verdict, classify
 from connectors.gather.schema import records
 from tests.connectors.gather.pgfaults import terminate_waiting
 
