@@ -29,12 +29,6 @@ from tests.connectors.salesforce.harness import (
 
 
 @pytest.fixture
-def org(tmp_path: Path) -> Iterator[ThreadedSfsim]:
-    with ThreadedSfsim(tmp_path / "org", accounts=0, poll_timeout_ms=2_000) as server:
-        yield server
-
-
-@pytest.fixture
 def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
     found = ChangesReader(kafka_settings)
     yield found

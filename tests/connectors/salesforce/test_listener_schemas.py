@@ -5,7 +5,6 @@ change carries a field the last describe lacked. Against sfsim and the real brok
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -24,12 +23,6 @@ from tests.connectors.salesforce.harness import (
     unique,
     wait_until,
 )
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Iterator[ThreadedSfsim]:
-    with ThreadedSfsim(tmp_path / "org", accounts=0, poll_timeout_ms=2_000) as server:
-        yield server
 
 
 @pytest.fixture
