@@ -44,7 +44,7 @@ from connectors.telemetry.metrics import (
 from schemas.changes import SalesforceChange
 from schemas.contract import DeadLetter, Topics, tenant_of
 from schemas.describe import ObjectSchema
-from schemas.gather import GatherUpsert
+from schemas.gather import EntityKind, GatherUpsert
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
@@ -109,12 +109,13 @@ class ConfigView(Mapping[str, TenantConfig]):
         return self._parsed[raw]
 
     def __iter__(self) -> Iterator[str]:
-        return iter([k for k, v in list(self._table.items()) if v])
+        return iter(self.raw())
 
     def __len__(self) -> int:
-        return len(list(iter(self)))
+        return len(self.raw())
 
     def raw(self) -> dict[str, bytes]:
+        """Every tenant's config as stored (a removed config, a tombstone, is left out)."""
         return {k: v for k, v in list(self._table.items()) if v}
 
 
@@ -190,6 +191,8 @@ class Worker:
         self.schemas = SchemaView(self.schemas_table)
         self.deals_topic = self._topic(self.topics.sf_deals, partitions=n)
         self.control_topic = self._topic(self.topics.worker_control, partitions=n)
+        # one Topic per Gather topic, not one built per upsert on the hot path
+        self.gather_topics = {k: self._topic(self.topics.gather_topic(k)) for k in EntityKind}
 
     def _declare_agents(self) -> None:
         app, t = self.app, self.topics
@@ -316,7 +319,7 @@ class Worker:
     async def _send(self, upserts: list[GatherUpsert]) -> None:
         for upsert in upserts:
             MESSAGES_OUT.labels("worker", upsert.tenant).inc()
-            await self._topic(self.topics.gather_topic(upsert.kind)).send(
+            await self.gather_topics[upsert.kind].send(
                 key=upsert.key.encode(), value=upsert.model_dump_json().encode()
             )
 
