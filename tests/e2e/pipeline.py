@@ -40,7 +40,12 @@ class Pipeline:
     """`with Pipeline(...) as p:` runs listener, worker and sink; `p.cli(...)` runs a command."""
 
     def __init__(
-        self, kafka: KafkaSettings, org: ThreadedSfsim, database_url: str, workdir: Path
+        self,
+        kafka: KafkaSettings,
+        org: ThreadedSfsim,
+        database_url: str,
+        workdir: Path,
+        replicas: int = 1,
     ) -> None:
         run = uuid.uuid4().hex[:8]
         self.prefix = f"e2e-{run}."
@@ -62,7 +67,9 @@ class Pipeline:
             }
         )
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.named: dict[str, subprocess.Popen[bytes]] = {}
         self.metrics: dict[str, str] = {}
+        self.replicas = replicas
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -81,17 +88,28 @@ class Pipeline:
         done = self.cli("tenants", "apply", str(path))
         assert done.returncode == 0, done.stderr
 
-    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, args: list[str], extra: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """A process with a `/metrics` port of its own (`self.metrics[name]`)."""
         port = free_port()
         self.metrics[name] = f"http://127.0.0.1:{port}/metrics"
-        env = self.env | {"METRICS_PORT": str(port), "METRICS_HOST": "127.0.0.1"}
+        env = self.env | {"METRICS_PORT": str(port), "METRICS_HOST": "127.0.0.1"} | (extra or {})
         with (self.workdir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, *args], cwd=REPO, env=env, stdout=log, stderr=log
             )
         self.processes.append(process)
+        self.named[name] = process
         return process
+
+    def add_worker(self, name: str) -> subprocess.Popen[bytes]:
+        """Another replica of the worker (same group, a data directory of its own)."""
+        return self.spawn(name, WORKER, {"WORKER_DATADIR": str(self.workdir / f"faust-{name}")})
+
+    def add_sink(self, name: str) -> subprocess.Popen[bytes]:
+        """Another replica of the sink (same group)."""
+        return self.spawn(name, SINK)
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
         """SIGTERM, as an operator stops a stage before a replay; waits for it to leave."""
@@ -103,6 +121,9 @@ class Pipeline:
         assert done.returncode == 0, done.stderr
         self.spawn("sink", SINK)
         self.spawn("worker", WORKER)
+        for n in range(2, self.replicas + 1):
+            self.add_sink(f"sink-{n}")
+            self.add_worker(f"worker-{n}")
         self.spawn("listener", ["-m", "cli.main", "listen"])
         return self
 
