@@ -15,7 +15,7 @@ from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics
 
 REPO = Path(__file__).resolve().parents[2]
-WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
+WORKER = ["-m", "faust", "-A", "streams.app", "worker", "--without-web"]
 
 
 @dataclass
@@ -27,17 +27,31 @@ class WorkerProcess:
     topics: Topics
     group: str
     process: subprocess.Popen[bytes] | None = None
+    level: str = "warn"  # Faust's log level; "info" logs each partition assignment
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, *WORKER], cwd=REPO, env=self.env, stdout=log, stderr=log
+                [sys.executable, *WORKER, "-l", self.level],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=log,
             )
 
     def stop(self) -> None:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        """kill -9, as a node failure would: no shutdown, no flush, no last offset commit."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def inputs(self) -> list[str]:
         t = self.topics
