@@ -21,22 +21,27 @@ line reads `streams.app:app`), from settings read then, with the partition count
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import faust
 import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
-from faust.exceptions import NotReady
 
+from connectors.backoff import backoff
 from connectors.kafka.settings import KafkaSettings
 from connectors.telemetry.metrics import (
     DLQ_MESSAGES,
     MESSAGES_IN,
     MESSAGES_OUT,
     RECORDS_SKIPPED,
+    RETRIES,
     STAGE_FAILURES,
     MetricsSettings,
     serve,
@@ -48,12 +53,28 @@ from schemas.gather import EntityKind, GatherUpsert
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
-from streams.evaluator import DealMove, Evaluator
+from streams.evaluator import DealMove, Evaluator, Observed
+from streams.faust_fixes import Admit, InOrder, handled, install, manual
 from streams.merge import RecordState
 from streams.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 V = TypeVar("V")
+Sleep = Callable[[float], Awaitable[None]]
+# re-send a re-evaluation request still not applied after this many ticks (a request can be lost
+# with a partition that moved while it waited)
+RESEND_TICKS = 30
+
+
+@dataclass(frozen=True)
+class Out:
+    """One message an event derives, for one topic (and a partition when it is chosen)."""
+
+    topic: Any
+    key: bytes | None
+    value: bytes
+    tenant: str
+    partition: int | None = None
 
 
 class BytesTable(MutableMapping[str, V]):
@@ -140,8 +161,16 @@ def source_partitions(kafka: KafkaSettings, topics: Topics) -> int:
 class Worker:
     """The Faust app, its topics, tables and agents, built from the settings given."""
 
-    def __init__(self, kafka: KafkaSettings, settings: WorkerSettings, partitions: int) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: WorkerSettings,
+        partitions: int,
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self.topics, self.partitions = Topics.of(kafka), partitions
+        self.settings, self._sleep, self._jitter = settings, sleep, jitter
         self.app = faust.App(
             settings.app_id,
             broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -160,10 +189,15 @@ class Worker:
         self.evaluator = Evaluator(
             self.records, self.deals, self.configs, self.schemas, on_skip=_count_skip
         )
-        # what this process last asked for, so a tick sends a request once; what each partition
-        # has applied is in the `applied` table, not here
-        self._requested: dict[str, str] = {}
+        # what this process asked a partition for, and at which tick, so a tick does not ask
+        # again at once; what each partition has applied is in the `applied` table, not here
+        self._requested: dict[str, tuple[str, int]] = {}
+        self._ticks = 0
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._declare_agents()
+        install()
+        self._order = InOrder(self.app)
+        manual([self.topics.sf_changes, self.topics.sf_deals, self.topics.worker_control])
 
     def _topic(self, name: str, **kw: Any) -> Any:
         return self.app.topic(name, key_type=bytes, value_type=bytes, **kw)
@@ -173,11 +207,16 @@ class Worker:
         self.records_table = app.Table("records", key_type=str, value_type=bytes, default=None)
         self.deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
         self.applied_table = app.Table("applied", key_type=str, value_type=bytes, default=None)
+        # recovery_buffer_size=1: a worker applies another worker's writes to a global table as
+        # they come; with Faust's default (1000) it applied them only at its next rebalance, so
+        # it went on evaluating with an old config (faust/tables/recovery.py `_slurp_changelogs`
+        # buffers the partitions it does not own as active ones; robinhood/faust#716,
+        # faust-streaming/faust#212)
         self.configs_table = app.GlobalTable(
-            "tenant-configs", key_type=str, value_type=bytes, default=None
+            "tenant-configs", key_type=str, value_type=bytes, default=None, recovery_buffer_size=1
         )
         self.schemas_table = app.GlobalTable(
-            "schemas", key_type=str, value_type=bytes, default=None
+            "schemas", key_type=str, value_type=bytes, default=None, recovery_buffer_size=1
         )
         self.records: BytesTable[RecordState] = BytesTable(
             self.records_table,
@@ -193,6 +232,8 @@ class Worker:
         self.control_topic = self._topic(self.topics.worker_control, partitions=n)
         # one Topic per Gather topic, not one built per upsert on the hot path
         self.gather_topics = {k: self._topic(self.topics.gather_topic(k)) for k in EntityKind}
+        inputs = (self.topics.sf_changes, self.topics.sf_deals, self.topics.sf_schemas)
+        self.dlq_topics = {t: self._topic(Topics.dlq(t)) for t in inputs}
 
     def _declare_agents(self) -> None:
         app, t = self.app, self.topics
@@ -209,27 +250,63 @@ class Worker:
 
     # --- agents ----------------------------------------------------------------------------------
 
+    # The agents over sf.changes, sf.deals and worker.control acknowledge an event themselves
+    # (streams/faust_fixes.py), once everything it derived is in Kafka: Faust's own acknowledgement,
+    # in a `finally`, also covers an event an agent was stopped in the middle of, or one skipped
+    # unhandled at a rebalance, and its offset would be committed with its upserts unsent.
+
+    # They also take their partition's lock for the whole of an event: a change and a deal move
+    # of one account each read the other's table and write their own only after delivering, so
+    # unlocked, each could decide on the other's old value (the deal seen won with the account's
+    # old fields, the account's new fields seen with the deal not yet won) and neither would
+    # send the account as it now is.
+
+    async def _in_order(self, stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
+        """Each partition's events in offset order, none skipped (streams/faust_fixes.py), under
+        the partition's lock, acknowledged once handled."""
+        async for event in stream.noack().events():
+            admitted = await self._order.admit(event)
+            if admitted is Admit.EARLY:
+                continue  # fetched again, in order, after the seek back
+            if admitted is Admit.HANDLE:
+                async with self._locks[event.message.partition]:
+                    await handle(event)
+            handled(event)
+
     async def on_changes(self, stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                change = SalesforceChange.model_validate_json(event.value)
-                upserts, moves = self.evaluator.observe(change)
-            except Exception as e:
-                await self._dead_letter(self.topics.sf_changes, event, "worker.changes", e)
-                continue
-            MESSAGES_IN.labels("worker", change.tenant).inc()
-            await self._send(upserts)
-            for move in moves:
-                await self.deals_topic.send(key=move.account_key.encode(), value=move.encode())
+        await self._in_order(stream, self._change)
+
+    async def _change(self, event: Any) -> None:
+        """Merge, evaluate, deliver; the record's new state is kept only once its messages are
+        in Kafka, so a change delivered again (after a crash or a rebalance) derives them again."""
+        try:
+            change = SalesforceChange.model_validate_json(event.value)
+            observed = self.evaluator.observe(change)
+        except Exception as e:
+            await self._dead_letter(self.topics.sf_changes, event, "worker.changes", e)
+            return
+        MESSAGES_IN.labels("worker", change.tenant).inc()
+        await self._deliver(self._derived(observed, change.tenant))
+        self.evaluator.keep(observed)
+
+    def _derived(self, observed: Observed, tenant: str) -> list[Out]:
+        moves = [
+            Out(self.deals_topic, m.account_key.encode(), m.encode(), tenant)
+            for m in observed.moves
+        ]
+        return self._upserts(observed.upserts) + moves
 
     async def on_deals(self, stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                upserts = self.evaluator.on_deal(DealMove.decode(event.value))
-            except Exception as e:
-                await self._dead_letter(self.topics.sf_deals, event, "worker.deals", e)
-                continue
-            await self._send(upserts)
+        await self._in_order(stream, self._deal)
+
+    async def _deal(self, event: Any) -> None:
+        try:
+            outcome = self.evaluator.decide_deal(DealMove.decode(event.value))
+        except Exception as e:
+            await self._dead_letter(self.topics.sf_deals, event, "worker.deals", e)
+            return
+        await self._deliver(self._upserts(outcome.upserts))
+        self.evaluator.keep_deal(outcome)
 
     async def on_tenants(self, stream: Any) -> None:
         async for event in stream.events():
@@ -247,29 +324,27 @@ class Worker:
             self.schemas_table[key] = event.value
 
     async def on_control(self, stream: Any) -> None:
+        await self._in_order(stream, self._control)
+
+    async def _control(self, event: Any) -> None:
         """Re-evaluate a tenant's records of this event's partition, once per digest."""
-        async for event in stream.events():
-            try:
-                request = Reevaluate.model_validate_json(event.value)
-                upserts = self._reevaluate(request, event.message.partition)
-            except Exception as e:
-                log.error("re-evaluation failed", tenant=tenant_of(event.key), error=repr(e))
-                STAGE_FAILURES.labels("worker.control", tenant_of(event.key)).inc()
-                continue
-            if upserts is None:
-                continue
-            await self._send(upserts)
-            # marked applied once its upserts are handed to the producer (Faust commits this
-            # event's offset, and the table write, only after they are sent)
-            self.applied_table[applied_key(request.tenant, event.message.partition)] = (
-                request.digest.encode()
-            )
-            log.info(
-                "tenant re-evaluated",
-                tenant=request.tenant,
-                partition=event.message.partition,
-                upserts=len(upserts),
-            )
+        partition = event.message.partition
+        try:
+            request = Reevaluate.model_validate_json(event.value)
+            upserts = self._reevaluate(request, partition)
+        except Exception as e:
+            log.error("re-evaluation failed", tenant=tenant_of(event.key), error=repr(e))
+            STAGE_FAILURES.labels("worker.control", tenant_of(event.key)).inc()
+            return
+        if upserts is None:
+            return
+        await self._deliver(self._upserts(upserts))
+        # marked applied only once its upserts are in Kafka: a request delivered again after
+        # a crash between the two re-evaluates again rather than finding it applied
+        self.applied_table[applied_key(request.tenant, partition)] = request.digest.encode()
+        log.info(
+            "tenant re-evaluated", tenant=request.tenant, partition=partition, upserts=len(upserts)
+        )
 
     def _reevaluate(self, request: Reevaluate, partition: int) -> list[GatherUpsert] | None:
         """The upserts of this partition's records, or None when nothing is to be done (already
@@ -286,24 +361,46 @@ class Worker:
     # --- requests --------------------------------------------------------------------------------
 
     async def request_reevaluations(self) -> None:
-        """Ask every partition to re-evaluate a tenant whose config or types changed since this
-        process last asked (at start: every tenant, and partitions that applied it ignore it)."""
+        """Ask each partition this worker holds to re-evaluate a tenant whose digest applied
+        there is not the one this worker's configs and types give: a changed config or types, a
+        partition that arrived with another digest, or records evaluated by another worker whose
+        view was behind. Every holder reconciles its own partitions, so no request has to reach
+        the right worker at the right time."""
         recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager's
         if not recovery.completed.is_set():
             return  # tables are still being rebuilt, and the producer may not be started yet
+        self._ticks += 1
+        wanted = self._stale()
+        await self._deliver(
+            [Out(self.control_topic, r.tenant.encode(), r.encode(), r.tenant, p) for r, p in wanted]
+        )
+        for request, partition in wanted:
+            self._requested[applied_key(request.tenant, partition)] = (request.digest, self._ticks)
+
+    def _stale(self) -> list[tuple[Reevaluate, int]]:
+        """(request, partition) for each held partition whose applied digest differs
+        from this worker's, unless asked for recently."""
+        held = {
+            tp.partition
+            for tp in self.app.assignor.assigned_actives()
+            if tp.topic == self.topics.worker_control
+        }
+        found = []
         for tenant, raw in self.configs.raw().items():
             digest = self._digest(tenant, raw)
-            if digest is None or self._requested.get(tenant) == digest:
+            if digest is None:
                 continue
-            request = Reevaluate(tenant=tenant, digest=digest)
-            try:
-                for partition in range(self.partitions):
-                    await self.control_topic.send(
-                        key=tenant.encode(), value=request.encode(), partition=partition
-                    )
-            except NotReady:
-                return  # not marked as requested: the next tick asks again
-            self._requested[tenant] = digest
+            for partition in sorted(held):
+                key = applied_key(tenant, partition)
+                asked = self._requested.get(key)
+                recent = (
+                    asked is not None
+                    and asked[0] == digest
+                    and self._ticks - asked[1] < RESEND_TICKS
+                )
+                if self.applied_table.get(key) != digest.encode() and not recent:
+                    found.append((Reevaluate(tenant=tenant, digest=digest), partition))
+        return found
 
     def _digest(self, tenant: str, raw: bytes | None = None) -> str | None:
         raw = raw if raw is not None else self.configs.raw().get(tenant)
@@ -316,12 +413,49 @@ class Worker:
 
     # --- output ----------------------------------------------------------------------------------
 
-    async def _send(self, upserts: list[GatherUpsert]) -> None:
-        for upsert in upserts:
-            MESSAGES_OUT.labels("worker", upsert.tenant).inc()
-            await self.gather_topics[upsert.kind].send(
-                key=upsert.key.encode(), value=upsert.model_dump_json().encode()
+    def _upserts(self, upserts: list[GatherUpsert]) -> list[Out]:
+        return [
+            Out(self.gather_topics[u.kind], u.key.encode(), u.model_dump_json().encode(), u.tenant)
+            for u in upserts
+        ]
+
+    async def _deliver(self, messages: list[Out]) -> None:
+        """Send the messages and wait until the broker acknowledged each one, retrying those it
+        did not take with backoff for as long as it takes. The event being handled stays
+        unfinished meanwhile, so its offset is not committed before what it derived is in Kafka.
+        (Faust's commit flushes the producer but does not fail on a send that failed: without
+        this wait such a message would be lost with its offset committed.)"""
+        attempt, pending = 0, messages
+        while pending:
+            outcomes = await asyncio.gather(
+                *(self._send_one(m) for m in pending), return_exceptions=True
             )
+            failed = [
+                (m, e) for m, e in zip(pending, outcomes, strict=True) if isinstance(e, Exception)
+            ]
+            if not failed:
+                break
+            attempt += 1
+            error = failed[0][1]
+            log.warning(
+                "send failed, retrying",
+                tenant=failed[0][0].tenant,
+                attempt=attempt,
+                messages=len(failed),
+                error=repr(error)[:200],
+            )
+            RETRIES.labels("worker", type(error).__name__).inc()
+            await self._sleep(
+                backoff(attempt, self.settings.retry_base, self.settings.retry_cap, self._jitter())
+            )
+            pending = [m for m, _ in failed]
+        for m in messages:
+            if m.topic is not self.control_topic:
+                MESSAGES_OUT.labels("worker", m.tenant).inc()
+
+    async def _send_one(self, out: Out) -> None:
+        sent = await out.topic.send(key=out.key, value=out.value, partition=out.partition)
+        await sent  # the broker's acknowledgement (RecordMetadata), or the send's error
 
     async def _dead_letter(self, topic: str, event: Any, stage: str, error: Exception) -> None:
         tenant = tenant_of(event.key)
@@ -329,7 +463,7 @@ class Worker:
         DLQ_MESSAGES.labels("worker", tenant).inc()
         log.warning("message sent to the DLQ", tenant=tenant, stage=stage, reason=reason[:200])
         envelope = DeadLetter.of(stage, reason, event.value)
-        await self._topic(Topics.dlq(topic)).send(key=event.key, value=envelope.encode())
+        await self._deliver([Out(self.dlq_topics[topic], event.key, envelope.encode(), tenant)])
 
 
 _worker: Worker | None = None

@@ -51,25 +51,38 @@ class Evaluator:
 
     def on_change(self, change: SalesforceChange) -> list[GatherUpsert]:
         """One process holding every table: deal moves are applied here at once."""
-        upserts, moves = self.observe(change)
-        return upserts + [u for move in moves for u in self.on_deal(move)]
+        observed = self.observe(change)
+        self.keep(observed)
+        return observed.upserts + [u for move in observed.moves for u in self.on_deal(move)]
 
-    def observe(self, change: SalesforceChange) -> tuple[list[GatherUpsert], list[DealMove]]:
-        """Merge the change; an Opportunity yields deal moves for its accounts' partitions."""
+    def observe(self, change: SalesforceChange) -> Observed:
+        """What the change decides, with the tables only read: the record's merged state, its
+        upserts, and deal moves for the accounts' partitions. The worker keeps the state only
+        after those messages are delivered, so a change delivered again decides them again."""
         before = self.records.get(change.key)
         state = apply(before, change)
-        self.records[change.key] = state
         if change.object == "Opportunity":
             # deals are tracked even before the tenant's config is known: closed-won needs them
-            return [], deal_moves(change.tenant, before, state)
+            return Observed(change.key, state, [], deal_moves(change.tenant, before, state))
         config = self.configs.get(change.tenant)
         if config is None:
             self.on_skip(change.tenant, change.object, "tenant_not_configured")
-            return [], []
-        return id_moves(config, before, state) + self._evaluate(config, state), []
+            return Observed(change.key, state, [], [])
+        upserts = id_moves(config, before, state) + self._evaluate(config, state)
+        return Observed(change.key, state, upserts, [])
+
+    def keep(self, observed: Observed) -> None:
+        self.records[observed.key] = observed.state
 
     def on_deal(self, move: DealMove) -> list[GatherUpsert]:
         """Record one deal of an account; re-evaluate the account when its closed-won flips."""
+        outcome = self.decide_deal(move)
+        self.keep_deal(outcome)
+        return outcome.upserts
+
+    def decide_deal(self, move: DealMove) -> DealOutcome:
+        """The account's deals with this move, and its upserts if its closed-won flips (the
+        tables only read, as in `observe`)."""
         config = self.configs.get(move.tenant)
         deals = dict(self.deals.get(move.account_key, {}))
         was = any(deals.values())
@@ -77,11 +90,14 @@ class Evaluator:
             deals.pop(move.deal, None)
         else:
             deals[move.deal] = move.won
-        self.deals[move.account_key] = deals
-        if config is None or was == any(deals.values()):
-            return []
+        won = any(deals.values())
         state = self.records.get(move.account_key)
-        return self._evaluate(config, state) if state is not None else []
+        if config is None or was == won or state is None:
+            return DealOutcome(move.account_key, deals, [])
+        return DealOutcome(move.account_key, deals, self._evaluate(config, state, won))
+
+    def keep_deal(self, outcome: DealOutcome) -> None:
+        self.deals[outcome.account_key] = outcome.deals
 
     def on_config(self, config: TenantConfig) -> list[GatherUpsert]:
         """Everything this tenant's state says under its new config (or new types)."""
@@ -96,11 +112,16 @@ class Evaluator:
 
     # --- rules ---------------------------------------------------------------------------------
 
-    def _evaluate(self, config: TenantConfig, state: RecordState) -> list[GatherUpsert]:
+    def _evaluate(
+        self, config: TenantConfig, state: RecordState, won: bool | None = None
+    ) -> list[GatherUpsert]:
+        """The record's upserts under the config; an account's closed-won from the deals table
+        unless `won` says it (a deal move not kept yet)."""
         types = self.types(config.tenant, state.object)
         outcome: GatherUpsert | Skip | None = None
         if state.object == "Account" and config.accounts:
-            won = any(self.deals.get(account_key(config.tenant, state.record_id), {}).values())
+            if won is None:
+                won = any(self.deals.get(account_key(config.tenant, state.record_id), {}).values())
             outcome = account(config.tenant, config.accounts, state, types, won)
         elif state.object == "Contact" and config.contacts:
             outcome = contact(config.tenant, config.contacts, state, types)
@@ -112,6 +133,25 @@ class Evaluator:
             self.on_skip(config.tenant, state.object, outcome.reason)
             return [outcome.revive] if outcome.revive is not None else []
         return [outcome] if outcome is not None else []
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one change decided: the record's new state (under `key`), upserts and deal moves."""
+
+    key: str
+    state: RecordState
+    upserts: list[GatherUpsert]
+    moves: list[DealMove]
+
+
+@dataclass(frozen=True)
+class DealOutcome:
+    """An account's deals after one move, and the account's upserts when closed-won flipped."""
+
+    account_key: str
+    deals: dict[str, bool]
+    upserts: list[GatherUpsert]
 
 
 @dataclass(frozen=True)

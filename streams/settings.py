@@ -30,6 +30,16 @@ class WorkerSettings(BaseSettings):
         "a crash replays at most this much, which the merge absorbs",
     )
 
+    retry_base: float = Field(
+        default=0.5,
+        gt=0,
+        description="WORKER_RETRY_BASE: first wait, in seconds, before sending again what the "
+        "broker did not acknowledge (doubling per attempt up to WORKER_RETRY_CAP, with jitter)",
+    )
+    retry_cap: float = Field(
+        default=30.0, gt=0, description="WORKER_RETRY_CAP: the longest wait between two sends"
+    )
+
     def changelog(self, table: str) -> str:
         """Faust's name for a table's changelog topic (faust/tables/base.py)."""
         return f"{self.app_id}-{table}-changelog"

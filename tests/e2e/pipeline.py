@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 
 import yaml
+from confluent_kafka import ConsumerGroupState
+from confluent_kafka.admin import AdminClient
 from sqlalchemy import Engine, func, select
 
 from connectors.gather.schema import accounts, users
@@ -110,6 +112,19 @@ class Pipeline:
     def add_sink(self, name: str) -> subprocess.Popen[bytes]:
         """Another replica of the sink (same group)."""
         return self.spawn(name, SINK)
+
+    def members(self, group: str) -> int:
+        """How many consumers the group has now (0 while it rebalances or is empty)."""
+        admin = AdminClient({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP_SERVERS"]})
+        found = admin.describe_consumer_groups([group])[group].result(timeout=10)
+        return len(found.members) if found.state == ConsumerGroupState.STABLE else 0
+
+    def settle(self, workers: int, sinks: int, timeout: float = 60) -> bool:
+        """True once the worker's and the sink's groups are stable with that many members."""
+        wanted = {self.env["WORKER_APP_ID"]: workers, self.env["SINK_GROUP_ID"]: sinks}
+        return wait_until(
+            lambda: all(self.members(g) == n for g, n in wanted.items()), timeout, step=0.5
+        )
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
         """SIGTERM, as an operator stops a stage before a replay; waits for it to leave."""

@@ -6,8 +6,9 @@ again, sharing no code with the product) applied to the final records. The tenan
 number, a currency, a date, a boolean and text, each with records on both sides.
 
 It runs scaled out, as the chart deploys it: two replicas of the worker and of the sink from the
-start, a third of each added 3 s into the traffic and the first of each stopped after the config
-change, so partitions move between workers and sinks while changes and re-evaluations flow."""
+start, a third of each added 3 s into the traffic and the first of each stopped once they joined,
+so partitions move twice while changes flow; the config changes once the groups settled, so
+every worker must see it live (no rebalance comes after it to refresh a stale copy)."""
 
 from __future__ import annotations
 
@@ -168,13 +169,14 @@ def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules
                 time.sleep(3)
                 pipeline.add_worker("worker-3")  # scale out, as an autoscaler would
                 pipeline.add_sink("sink-3")
-                time.sleep(3)
-                final_alpha = alpha(org, REVENUE, ["AnnualRevenue", "Rating"])
-                pipeline.apply(final_alpha, "alpha-v2")  # mid-run: another filter, more traits
-                time.sleep(3)
-                pipeline.stop(pipeline.named["worker"])  # and in again, partitions moving twice
+                assert pipeline.settle(workers=3, sinks=3), "the third replicas never joined"
+                pipeline.stop(pipeline.named["worker"])  # and in again: partitions move twice
                 pipeline.stop(pipeline.named["sink"])
-                time.sleep(5)
+                assert pipeline.settle(workers=2, sinks=2), "the groups never settled"
+                final_alpha = alpha(org, REVENUE, ["AnnualRevenue", "Rating"])
+                # mid-run, with no rebalance after it: another filter, more traits
+                pipeline.apply(final_alpha, "alpha-v2")
+                time.sleep(8)
                 outputs = [f.communicate(timeout=120)[0] for f in fills]
             assert [f.returncode for f in fills] == [0, 0], outputs
             configs = [final_alpha, beta(org, due_since)]

@@ -1,0 +1,148 @@
+"""Work-arounds in faust-streaming's consumer, so an offset moves only past events handled.
+
+tests/streams/test_rebalance.py (two workers trading partitions while the same records keep
+changing) lost changes without them; every part below was seen to matter there.
+
+1. Records fetched before a rebalance, handed out after it. `Consumer.getmany`
+   (faust/transport/consumer.py) reads the group generation after waiting for the fetch, so a
+   batch fetched in the old generation can be handed out after the rebalance's seek to the
+   committed offsets. Its offsets run ahead of the committed one: Faust records the distance as a
+   "gap" (offsets it takes as done, meant for compacted topics and transaction markers) and
+   raises its read offset past it, so the records the seek fetches again are dropped as read.
+   Those changes were never handled, and their offsets were committed. For the worker's own
+   topics the read offset is kept unknown (`_ReadOffsets`: no gap, no drop), and `InOrder` admits
+   each partition's events in offset order from its committed offset: an early one seeks the
+   partition back and is dropped unacknowledged, a repeated one is only acknowledged.
+2. Acknowledgements no agent gave. `Stream.__aiter__` (faust/streams.py) acknowledges in a
+   `finally` an event its agent was stopped in the middle of (a shutdown) and one it skipped
+   unhandled at a rebalance (flow control suspended, or an older generation:
+   faust-streaming/faust#221 and its fix #223, which skips such events but acknowledges them).
+   After a revocation Faust has forgotten the committed offset, so nothing holds the next commit
+   back. The agents over `sf.changes`, `sf.deals` and `worker.control` acknowledge with `handled`,
+   once everything an event derived is in Kafka; `Consumer.ack` is wrapped so that, for these
+   topics, no other acknowledgement counts (the event is fetched again after the rebalance).
+
+The cost: a dictionary lookup per event. Duplicates stay possible (faust-streaming/faust#502:
+events handled again after a rebalance), which the merge and the sink absorb.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import structlog
+from faust.transport.consumer import Consumer
+from faust.types.tuples import ack_lock
+
+log = structlog.get_logger(__name__)
+_manual: set[str] = set()
+_handled: weakref.WeakSet[Any] = weakref.WeakSet()  # messages an agent finished
+_original: Callable[[Any, Any], bool] | None = None
+_original_init: Callable[..., None] | None = None
+
+
+def manual(topics: Iterable[str]) -> None:
+    """Topics whose events count as done only when their agent says so."""
+    _manual.update(topics)
+
+
+def handled(event: Any) -> None:
+    """Acknowledge an event its agent handled in full: its offset may now be committed."""
+    _handled.add(event.message)
+    event.ack()
+
+
+def install() -> None:
+    """Wrap `Consumer.ack` and the consumer's read offsets (once per process)."""
+    global _original, _original_init
+    if _original is None:
+        _original, _original_init = Consumer.ack, Consumer.__init__
+        Consumer.ack = _ack  # type: ignore[method-assign,assignment]
+        Consumer.__init__ = _init  # type: ignore[method-assign,assignment]
+
+
+def _init(consumer: Any, *args: Any, **kwargs: Any) -> None:
+    assert _original_init is not None
+    _original_init(consumer, *args, **kwargs)
+    consumer._read_offset = _ReadOffsets(consumer._read_offset)
+
+
+class _ReadOffsets(defaultdict[Any, Any]):
+    """The consumer's read offsets, unknown for the manual topics: Faust drops a fetched record
+    below its read offset as read already, and a batch fetched before a rebalance raises that
+    offset past the records the rebalance's seek fetches again, which were then never handed to
+    an agent. For these topics every record reaches the agent, and `InOrder` sorts them out."""
+
+    def __init__(self, known: Any) -> None:
+        super().__init__(lambda: None, known)
+
+    def __getitem__(self, tp: Any) -> Any:
+        return None if tp.topic in _manual else super().__getitem__(tp)
+
+
+class Admit(Enum):
+    HANDLE = "handle"  # the next offset of its partition
+    AGAIN = "again"  # handled before in this generation (fetched twice): acknowledge only
+    EARLY = "early"  # offsets before it are not handled yet: drop it, they are fetched again
+
+
+@dataclass
+class InOrder:
+    """Each partition's events admitted in offset order from its committed offset, none skipped.
+
+    An event whose offset runs ahead of the next one expected (a batch fetched before a
+    rebalance and handed out after its seek) seeks the partition back to the expected offset
+    and is dropped unacknowledged; it comes again in order. These topics are neither compacted
+    nor transactional, so no offset is missing from them unless retention removed it before the
+    group read it: that partition then keeps seeking back and says so in the log, rather than
+    skip what it never read (reset the group's offsets to go on)."""
+
+    app: Any
+    _next: dict[Any, tuple[int, int]] = field(default_factory=dict)  # tp -> (generation, offset)
+    _sought: dict[Any, tuple[int, int, int]] = field(default_factory=dict)  # tp -> (gen, to, at)
+
+    async def admit(self, event: Any) -> Admit:
+        tp, offset = event.message.tp, event.message.offset
+        generation = self.app.consumer_generation_id
+        expected = self._expected(tp, generation, offset)
+        if offset < expected:
+            return Admit.AGAIN
+        if offset > expected:
+            await self._seek_back(tp, generation, expected, offset)
+            return Admit.EARLY
+        self._next[tp] = (generation, offset + 1)
+        return Admit.HANDLE
+
+    def _expected(self, tp: Any, generation: int, offset: int) -> int:
+        known = self._next.get(tp)
+        if known is not None and known[0] == generation:
+            return known[1]
+        committed = self.app.consumer._committed_offset.get(tp)
+        # nothing committed yet: the group starts where the consumer's reset put it
+        return int(committed) if committed is not None else offset
+
+    async def _seek_back(self, tp: Any, generation: int, expected: int, offset: int) -> None:
+        """Seek back to the expected offset once per early batch; again only when the event that
+        asked for it comes back first (the refetch raced with the rest of the batch)."""
+        sought = self._sought.get(tp)
+        if sought is not None and sought[:2] == (generation, expected) and sought[2] != offset:
+            return  # more of the early batch; the seek is under way
+        self._sought[tp] = (generation, expected, offset)
+        log.info("seeking back", tp=str(tp), expected=expected, got=offset)
+        await self.app.consumer.seek(tp, expected)
+
+
+def _ack(consumer: Any, message: Any) -> bool:
+    assert _original is not None
+    if message.topic in _manual and message not in _handled:
+        # Faust acknowledging on its own an event no agent handled: forget it, do not count it
+        with ack_lock:
+            message.acked = True
+            consumer._unacked_messages.discard(message)
+        return False
+    return _original(consumer, message)
