@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener bench-pipeline helm check-alerts
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener bench-pipeline bench-rebalance helm check-alerts
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -58,7 +58,7 @@ run: venv
 	.venv/bin/gather-sync run
 
 # Benchmarks stay out of `make test` (and CI): they take minutes and claim figures.
-bench: bench-sfsim bench-listener bench-pipeline
+bench: bench-sfsim bench-listener bench-pipeline bench-rebalance
 
 bench-sfsim: venv
 	.venv/bin/python -m bench.sfsim_delivery
@@ -76,6 +76,13 @@ bench-pipeline: venv
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
 	.venv/bin/python -m bench.pipeline $(BENCH_PIPELINE_ARGS)
+
+# What a rebalance costs the worker: a second worker joins, then the first stops, while changes
+# flow. `make bench-rebalance BENCH_REBALANCE_ARGS=--quick` for a smoke run (~1.5 minutes).
+bench-rebalance: venv
+	deploy/local/kafka.sh start >/dev/null
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	.venv/bin/python -m bench.rebalance $(BENCH_REBALANCE_ARGS)
 
 schema: venv
 	.venv/bin/gather-sync schema export --out docs/tenant-config.schema.json
