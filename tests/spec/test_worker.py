@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from connectors.gather.engine import make_engine
 from connectors.gather.store import SqlStore
@@ -31,6 +31,7 @@ from tests.spec.cases import CASES
 from tests.spec.compare import differences
 from tests.spec.product import NOW, _changes, _seed, migrated, read_store
 from tests.spec.reference import Record, Step, expected
+from tests.support.topics import read_all
 from tests.support.worker import WorkerProcess, provision, quiet
 
 Message = tuple[str, str, bytes]  # (topic, key, value)
@@ -141,24 +142,7 @@ def _differences(plan: Plan, upserts: list[GatherUpsert], empty: Path, path: Pat
 
 def _everything(kafka: KafkaSettings, topics: list[str]) -> dict[str, list[GatherUpsert]]:
     """Every upsert on the topics, from the start, by tenant."""
-    consumer = Consumer(kafka.consumer_config(f"spec-reader-{uuid.uuid4().hex[:8]}"))
-    metadata = consumer.list_topics(timeout=10).topics
-    partitions = [
-        TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in metadata[t].partitions
-    ]
-    ends = {
-        (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
-        for tp in partitions
-    }
-    consumer.assign(partitions)
     by_tenant: dict[str, list[GatherUpsert]] = {}
-    position = {key: 0 for key in ends}
-    while any(position[key] < end for key, end in ends.items()):
-        message = consumer.poll(1.0)
-        if message is None or message.error() is not None:
-            continue
-        position[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
-        upsert = GatherUpsert.model_validate_json(message.value() or b"")
-        by_tenant.setdefault(tenant_of(message.key()), []).append(upsert)
-    consumer.close()
+    for key, value in read_all(kafka, topics):
+        by_tenant.setdefault(tenant_of(key), []).append(GatherUpsert.model_validate_json(value))
     return by_tenant

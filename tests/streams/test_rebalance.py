@@ -43,8 +43,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
     ConsumerGroupTopicPartitions,
     Producer,
     TopicPartition,
@@ -63,6 +61,7 @@ from tests.spec.builders import TYPES, acc, any_of, con, create, opp, tenant, wh
 from tests.spec.compare import differences
 from tests.spec.product import NOW, migrated, read_store
 from tests.spec.reference import Step, expected
+from tests.support.topics import read_all
 from tests.support.worker import WorkerProcess, provision, quiet
 
 SEED = int(os.environ.get("REBALANCE_SEED") or random.SystemRandom().randrange(2**31))
@@ -585,7 +584,7 @@ def _store_differences(
 ) -> tuple[list[str], int]:
     """Each tenant's upserts through the real store (SQLite) against the reference's rows."""
     upserts: dict[str, list[GatherUpsert]] = {}
-    for key, value in _messages(kafka, topics.gather_data):
+    for key, value in read_all(kafka, topics.gather_data):
         upserts.setdefault(tenant_of(key), []).append(GatherUpsert.model_validate_json(value))
     empty, wrong, compared = migrated(tmp_path / "empty.db"), [], 0
     for tenant_name in (org.one, org.two):
@@ -601,27 +600,4 @@ def _store_differences(
 
 def _latest(kafka: KafkaSettings, topic: str) -> dict[str, bytes | None]:
     """A table's changelog: the last value per key (Faust writes a str key as JSON)."""
-    return {json.loads(key): value for key, value in _messages(kafka, [topic])}
-
-
-def _messages(kafka: KafkaSettings, topics: list[str]) -> list[tuple[bytes, bytes]]:
-    """Every message of the topics, from the start, each partition in order."""
-    consumer = Consumer(kafka.consumer_config(f"rebalance-reader-{uuid.uuid4().hex[:8]}"))
-    metadata = consumer.list_topics(timeout=10).topics
-    partitions = [
-        TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in metadata[t].partitions
-    ]
-    ends = {
-        (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
-        for tp in partitions
-    }
-    consumer.assign(partitions)
-    found, position = [], dict.fromkeys(ends, 0)
-    while any(position[key] < end for key, end in ends.items()):
-        message = consumer.poll(1.0)
-        if message is None or message.error() is not None:
-            continue
-        position[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
-        found.append((message.key() or b"", message.value() or b""))
-    consumer.close()
-    return found
+    return {json.loads(key): value for key, value in read_all(kafka, [topic])}
