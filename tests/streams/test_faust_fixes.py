@@ -1,0 +1,103 @@
+"""`InOrder`: each partition's events admitted in offset order from its committed offset.
+
+The consumer here is a stand-in that records seeks (the real consumer's behaviour at a rebalance
+is what tests/streams/test_rebalance.py runs against); the rule under test is ours."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.types import TP
+
+from streams.faust_fixes import Admit, InOrder
+
+CHANGES = TP("p.sf.changes", 0)
+
+
+@dataclass
+class Consumer:
+    _committed_offset: dict[Any, int] = field(default_factory=dict)
+    seeks: list[tuple[Any, int]] = field(default_factory=list)
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+@dataclass
+class App:
+    consumer: Consumer
+    consumer_generation_id: int = 1
+
+
+@dataclass
+class Message:
+    tp: Any
+    offset: int
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+def admit_all(order: InOrder, offsets: list[int]) -> list[Admit]:
+    async def run() -> list[Admit]:
+        return [await order.admit(Event(Message(CHANGES, o))) for o in offsets]
+
+    return asyncio.run(run())
+
+
+def an_order(committed: int | None = 10) -> tuple[InOrder, App]:
+    offsets = {} if committed is None else {CHANGES: committed}
+    app = App(Consumer(offsets))
+    return InOrder(app), app
+
+
+def test_given_a_committed_offset_when_events_come_in_order_then_each_is_handled() -> None:
+    order, app = an_order()
+    assert admit_all(order, [10, 11, 12]) == [Admit.HANDLE] * 3
+    assert app.consumer.seeks == []
+
+
+def test_given_an_early_batch_when_it_runs_ahead_then_it_is_dropped_and_the_partition_seeks_back_once() -> (
+    None
+):
+    order, app = an_order()
+    assert admit_all(order, [14, 15, 16, 10, 11]) == [Admit.EARLY] * 3 + [Admit.HANDLE] * 2
+    assert app.consumer.seeks == [(CHANGES, 10)]
+
+
+def test_given_a_seek_back_when_the_event_that_asked_for_it_comes_first_again_then_it_seeks_again() -> (
+    None
+):
+    order, app = an_order()
+    assert admit_all(order, [14, 15, 14]) == [Admit.EARLY] * 3
+    assert app.consumer.seeks == [(CHANGES, 10), (CHANGES, 10)]
+
+
+def test_given_events_handled_when_they_are_fetched_again_then_they_are_only_acknowledged() -> None:
+    order, _ = an_order()
+    assert admit_all(order, [10, 11, 10, 11, 12]) == [
+        Admit.HANDLE,
+        Admit.HANDLE,
+        Admit.AGAIN,
+        Admit.AGAIN,
+        Admit.HANDLE,
+    ]
+
+
+def test_given_a_rebalance_when_the_generation_changes_then_the_next_offset_is_the_committed_one() -> (
+    None
+):
+    order, app = an_order()
+    admit_all(order, [10, 11, 12])
+    app.consumer_generation_id, app.consumer._committed_offset[CHANGES] = 2, 11
+    assert admit_all(order, [11, 12, 13]) == [Admit.HANDLE] * 3
+
+
+def test_given_nothing_committed_when_the_first_event_comes_then_the_group_starts_there() -> None:
+    order, app = an_order(committed=None)
+    assert admit_all(order, [0, 1, 3]) == [Admit.HANDLE, Admit.HANDLE, Admit.EARLY]
+    assert app.consumer.seeks == [(CHANGES, 2)]
