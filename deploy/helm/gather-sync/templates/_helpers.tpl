@@ -199,14 +199,29 @@ envFrom:
 {{- end }}
 {{- end }}
 
+{{/* KEDA's maximum for a component: its maxReplicas, else (null) kafka.partitions. */}}
+{{- define "gather-sync.maxReplicas" -}}
+{{- $scale := index .root.Values.autoscaling .component }}
+{{- if kindIs "invalid" $scale.maxReplicas }}{{ int .root.Values.kafka.partitions }}{{ else }}{{ int $scale.maxReplicas }}{{ end }}
+{{- end }}
+
 {{/* Values the schema cannot compare with each other. */}}
 {{- define "gather-sync.checks" -}}
 {{- $partitions := int .Values.kafka.partitions }}
 {{- if gt (int .Values.worker.replicas) $partitions }}
 {{- fail (printf "worker.replicas (%d) is more than kafka.partitions (%d): Faust tables are partitioned, so the extra workers would sit idle; lower worker.replicas or raise kafka.partitions" (int .Values.worker.replicas) $partitions) }}
 {{- end }}
-{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.worker.maxReplicas) $partitions) }}
-{{- fail (printf "autoscaling.worker.maxReplicas (%d) is more than kafka.partitions (%d): lower it to at most the partitions of sf.changes" (int .Values.autoscaling.worker.maxReplicas) $partitions) }}
+{{- if .Values.autoscaling.enabled }}
+{{- range $component := list "worker" "sink" }}
+{{- $scale := index $.Values.autoscaling $component }}
+{{- $max := int (include "gather-sync.maxReplicas" (dict "root" $ "component" $component)) }}
+{{- if gt $max $partitions }}
+{{- fail (printf "autoscaling.%s.maxReplicas (%d) is more than kafka.partitions (%d): the extra replicas would sit idle; lower it to at most the partitions of its topics" $component $max $partitions) }}
+{{- end }}
+{{- if gt (int $scale.minReplicas) $max }}
+{{- fail (printf "autoscaling.%s.minReplicas (%d) is more than its maxReplicas (%d)" $component (int $scale.minReplicas) $max) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and .Values.tenants.files .Values.tenants.existingConfigMap }}
 {{- fail "give tenants.files or tenants.existingConfigMap, not both" }}
