@@ -430,8 +430,11 @@ class Worker:
             outcomes = await asyncio.gather(
                 *(self._send_one(m) for m in pending), return_exceptions=True
             )
+            # a send cancelled on its own (its producer stopping) is not delivered either
             failed = [
-                (m, e) for m, e in zip(pending, outcomes, strict=True) if isinstance(e, Exception)
+                (m, e)
+                for m, e in zip(pending, outcomes, strict=True)
+                if isinstance(e, BaseException)
             ]
             if not failed:
                 break
