@@ -26,18 +26,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -745,19 +742,6 @@ def run_scenario(ctx: Context, name: str) -> dict[str, Any]:
         return {"error": f"{type(e).__name__}: {e}", "log_problems": ctx.problems}
 
 
-@contextlib.contextmanager
-def _workdir(keep: bool, run: str) -> Iterator[Path]:
-    """Process logs and sfsim's files: kept in .local/bench/<run>/ with --keep, else removed."""
-    if keep:
-        root = kit.REPO / ".local/bench" / run
-        root.mkdir(parents=True, exist_ok=True)
-        print(f"process logs in {root}", flush=True)
-        yield root
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        yield Path(tmp)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     svc = kit.services()
@@ -772,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {},
     }
     out = args.out or kit.REPO / f".local/bench/pipeline-{now:%Y%m%dT%H%M%S}.json"
-    with _workdir(args.keep, results["run"]) as root:
+    with kit.workdir(args.keep, results["run"], "pipeline") as root:
         ctx = Context(results["run"], svc, kit.kafka_settings(svc), root, args)
         try:
             for name in args.only:

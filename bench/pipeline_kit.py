@@ -11,8 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,17 @@ def delete_run_groups(kafka: KafkaSettings, groups: list[str]) -> None:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def workdir(keep: bool, run: str, name: str) -> Iterator[Path]:
+    """A benchmark's process logs and files: kept in .local/bench/<run>/ with --keep, else in a
+    temporary directory removed at the end."""
+    if keep:
+        root = REPO / ".local/bench" / run
+        root.mkdir(parents=True, exist_ok=True)
+        print(f"process logs in {root}", flush=True)
+        yield root
+        return
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        yield Path(tmp)

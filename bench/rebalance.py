@@ -34,17 +34,14 @@ Changes whose upsert never came are counted as missing (expected 0).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -466,18 +463,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def workdir(keep: bool, run: str) -> Iterator[Path]:
-    if keep:
-        root = kit.REPO / ".local/bench" / run
-        root.mkdir(parents=True, exist_ok=True)
-        print(f"worker logs in {root}", flush=True)
-        yield root
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-rebalance-") as tmp:
-        yield Path(tmp)
-
-
 def measure(run: str, svc: kit.Services, root: Path, args: argparse.Namespace) -> list[Any]:
     kafka, found, stages = kit.kafka_settings(svc), [], []
     try:
@@ -516,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         "faust_env": {k: v for k, v in os.environ.items() if k.startswith("BROKER_")},
     }
     out = args.out or kit.REPO / f".local/bench/rebalance-{now:%Y%m%dT%H%M%S}.json"
-    with workdir(args.keep, results["run"]) as root:
+    with kit.workdir(args.keep, results["run"], "rebalance") as root:
         results["scenarios"] = measure(results["run"], svc, root, args)
     results["load_end"] = kit.load()
     kit.write_json(out, results)

@@ -113,17 +113,12 @@ class Pipeline:
         """Another replica of the sink (same group)."""
         return self.spawn(name, SINK)
 
-    def members(self, group: str) -> int:
-        """How many consumers the group has now (0 while it rebalances or is empty)."""
-        admin = AdminClient({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP_SERVERS"]})
-        found = admin.describe_consumer_groups([group])[group].result(timeout=10)
-        return len(found.members) if found.state == ConsumerGroupState.STABLE else 0
-
     def settle(self, workers: int, sinks: int, timeout: float = 60) -> bool:
         """True once the worker's and the sink's groups are stable with that many members."""
+        admin = AdminClient({"bootstrap.servers": self.env["KAFKA_BOOTSTRAP_SERVERS"]})
         wanted = {self.env["WORKER_APP_ID"]: workers, self.env["SINK_GROUP_ID"]: sinks}
         return wait_until(
-            lambda: all(self.members(g) == n for g, n in wanted.items()), timeout, step=0.5
+            lambda: all(_members(admin, g) == n for g, n in wanted.items()), timeout, step=0.5
         )
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
@@ -159,6 +154,12 @@ class Pipeline:
 
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+def _members(admin: AdminClient, group: str) -> int:
+    """How many consumers the group has now (0 while it rebalances or is empty)."""
+    found = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    return len(found.members) if found.state == ConsumerGroupState.STABLE else 0
 
 
 @contextmanager
