@@ -2,11 +2,13 @@
 
 sfsim (a demo org with live traffic) -> listener -> sf.changes -> Faust worker -> Gather topics
 -> sink -> SQLite (GATHER_DATABASE_URL). Each stage is its own process, as in production; Ctrl-C
-stops them in reverse order.
+stops them in reverse order. A stage that exits is started again with backoff, as Kubernetes would
+(cli/restarts.py), and the output says so.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,12 +17,14 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from sqlalchemy import func, select
 
+from cli.restarts import Stages
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
 from connectors.gather.freshness import read_freshness
@@ -130,13 +134,15 @@ def run(_args: Any) -> int:
     config = json.dumps(_demo_config(credentials)).encode()
     producer.produce(Topics.of(kafka).gather_tenants, key=TENANT.encode(), value=config)
     producer.flush(30)
-    children = [sfsim, *_stages(env)]
+    stages = _stages(env)
     time.sleep(5)
-    children.append(_spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env))
-    return _watch(children, kafka, engine)
+    backfill = _spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env)
+    # stopped in reverse order: the one-shot backfill first, the stages, sfsim last
+    return _watch([sfsim], stages, [backfill], kafka, engine)
 
 
-# Each stage serves /metrics on a port of its own here (in Kubernetes every pod uses 9100).
+# Each stage serves /metrics, /livez and /readyz on a port of its own here (in Kubernetes every
+# pod uses 9100).
 STAGES = {
     "listener": (["-m", "cli.main", "listen"], 9101),
     "worker": (["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"], 9102),
@@ -148,14 +154,23 @@ STAGES = {
 }
 
 
-def _stages(env: dict[str, str]) -> list[subprocess.Popen[Any]]:
-    children = []
-    for name, (args, port) in STAGES.items():
-        children.append(_spawn(name, args, env | {"METRICS_PORT": str(port)}))
+def _stages(env: dict[str, str]) -> Stages:
+    stages = Stages(partial(_spawn_stage, env=env), time.monotonic, _say)
+    stages.start(list(STAGES))
+    for name, (_, port) in STAGES.items():
         if port:
             print(f"{name:>9}: metrics at http://127.0.0.1:{port}/metrics", flush=True)
     print("dashboard: http://127.0.0.1:8080/", flush=True)
-    return children
+    return stages
+
+
+def _spawn_stage(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    args, port = STAGES[name]
+    return _spawn(name, args, env | {"METRICS_PORT": str(port)})
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 @dataclass
@@ -168,7 +183,13 @@ class Watch:
     topics: Topics
 
 
-def _watch(children: list[subprocess.Popen[Any]], kafka: KafkaSettings, engine: Any) -> int:
+def _watch(
+    first: list[subprocess.Popen[Any]],
+    stages: Stages,
+    last: list[subprocess.Popen[Any]],
+    kafka: KafkaSettings,
+    engine: Any,
+) -> int:
     consumer = Consumer(kafka.consumer_config("gather-sync-run-summary"))
     topics = Topics.of(kafka)
     base = {t: _ends(consumer, t) for t in (topics.sf_changes, *topics.gather_data)}
@@ -176,13 +197,15 @@ def _watch(children: list[subprocess.Popen[Any]], kafka: KafkaSettings, engine: 
     watch = Watch(consumer, engine, collector, base, time.monotonic(), topics)
     print(f"running; logs in {RUN_DIR}/; Ctrl-C stops everything", flush=True)
     try:
-        while True:
-            time.sleep(2)
-            print(_summary(watch), flush=True)
+        for tick in itertools.count(1):
+            time.sleep(0.5)
+            stages.tend()
+            if tick % 4 == 0:
+                print(_summary(watch), flush=True)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
-        _stop(children)
+        _stop([*first, *stages.processes(), *last])
         consumer.close()
     print("stopped", flush=True)
     return 0

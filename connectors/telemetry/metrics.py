@@ -1,4 +1,5 @@
-"""The metrics every process exports at `/metrics`, one definition each.
+"""The metrics every process exports at `/metrics`, one definition each; `serve` also answers
+`/livez` and `/readyz` on the same port (health.py).
 
 Counters are per stage (listener, worker, sink) and tenant, so a dashboard can follow one
 tenant's changes through the pipeline. Names follow Prometheus' conventions (base units, a
@@ -7,15 +8,22 @@ tenant's changes through the pipeline. Names follow Prometheus' conventions (bas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import structlog
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.telemetry.health import HEALTH, Health
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +41,11 @@ RETRIES = Counter(
     "Retries of work a dependency failed transiently (sink: a batch the database did not take)",
     ["stage", "reason"],
 )
+WAITING = Gauge(
+    "gather_sync_waiting",
+    "1 while a stage waits for a dependency that is down (kafka, database) before going on",
+    ["stage", "dependency"],
+)
 CONSUMER_ERRORS = Counter(
     "gather_sync_consumer_errors",
     "Errors a Kafka consumer reported through msg.error() (end of partition excluded)",
@@ -46,6 +59,12 @@ END_TO_END_DELAY = Histogram(
 )
 SUBSCRIPTION_UP = Gauge(
     "gather_sync_subscription_up", "1 while the tenant's CometD session is subscribed", ["tenant"]
+)
+KAFKA_UNACKNOWLEDGED = Gauge(
+    "gather_sync_listener_waiting_for_kafka",
+    "1 while the tenant's stream takes no Salesforce events because Kafka has not acknowledged "
+    "its changes (each such wait also counts in gather_sync_retries_total{stage=listener})",
+    ["tenant"],
 )
 TENANT_RESTARTS = Counter(
     "gather_sync_tenant_restarts",
@@ -88,12 +107,13 @@ class MetricsSettings(BaseSettings):
     host: str = Field(default="0.0.0.0", description="METRICS_HOST: address to listen on")
 
 
-def serve(settings: MetricsSettings, process: str) -> bool:
-    """Start `/metrics`; a port already taken is logged, never fatal to the pipeline."""
+def serve(settings: MetricsSettings, process: str, health: Health = HEALTH) -> bool:
+    """Start `/metrics`, `/livez` and `/readyz`; a port already taken is logged, never fatal to
+    the pipeline."""
     if settings.port == 0:
         return False
     try:
-        start_http_server(settings.port, settings.host)
+        _start(settings.host, settings.port, health)
     except OSError as e:
         log.error(
             "metrics not served; set METRICS_PORT",
@@ -102,10 +122,50 @@ def serve(settings: MetricsSettings, process: str) -> bool:
             error=str(e),
         )
         return False
-    log.info(
-        "metrics served", process=process, url=f"http://{settings.host}:{settings.port}/metrics"
-    )
+    url = f"http://{settings.host}:{settings.port}"
+    log.info("metrics served", process=process, url=f"{url}/metrics", health=f"{url}/readyz")
     return True
+
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., object]
+Wsgi = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+def wsgi_app(health: Health, registry: Collector = REGISTRY) -> Wsgi:
+    """`/livez` and `/readyz` from `health` (200 or 503, JSON); any other path, the metrics."""
+    metrics: Wsgi = make_wsgi_app(registry)
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        report = {"/livez": health.liveness, "/readyz": health.readiness}.get(
+            environ.get("PATH_INFO", "")
+        )
+        if report is None:
+            return metrics(environ, start_response)
+        result = report()
+        body = result.body()
+        status = "200 OK" if result.ok else "503 Service Unavailable"
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return app
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes come every few seconds: no access log line for each."""
+
+
+def _start(host: str, port: int, health: Health) -> None:
+    """prometheus_client's `start_http_server`, with the health paths in front of it."""
+
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = make_server(host, port, wsgi_app(health), Server, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 
 
 class FreshnessCollector(Collector):
