@@ -50,7 +50,7 @@ def backfill(args: argparse.Namespace) -> int:
         )
         objects = args.objects.split(",") if args.objects else config.synced_objects()
         plans = engine.plan(api, objects, args.bulk_threshold)
-        publisher = SyncPublisher(kafka.producer_config())
+        publisher = SyncPublisher(kafka.producer_config(), tenant=config.tenant)
         count = engine.backfill(
             api,
             config.tenant,
@@ -64,6 +64,7 @@ def backfill(args: argparse.Namespace) -> int:
     undelivered = publisher.close()
     print(
         f"tenant '{config.tenant}': {count} records published to {sf_changes} "
-        f"({publisher.acknowledged} acknowledged, {undelivered + len(publisher.failed)} failed)"
+        f"({publisher.acknowledged} acknowledged, {undelivered + len(publisher.failed)} failed, "
+        f"{publisher.resent} sent again after a broker outage)"
     )
     return 0 if not undelivered and not publisher.failed else 1

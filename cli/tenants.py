@@ -18,7 +18,9 @@ import structlog
 from cli.kafka_io import SyncPublisher
 from cli.org_describe import OrgUnavailable, read_org
 from connectors.kafka.compacted import read_compacted
+from connectors.kafka.failures import classify
 from connectors.kafka.settings import KafkaSettings
+from connectors.retrying import Patience, patiently
 from connectors.salesforce.settings import ListenerSettings
 from schemas.contract import Topics
 from schemas.errors import ConfigError
@@ -36,7 +38,11 @@ FITS, WRONG, UNASKED = (
 def applied_config(kafka: KafkaSettings, tenant: str) -> TenantConfig | None:
     """The tenant's config as applied to gather.tenants, or None."""
     topic = Topics.of(kafka).gather_tenants
-    applied = read_compacted(kafka.consumer_config("gather-sync-cli"), topic)
+    applied = patiently(
+        lambda: read_compacted(kafka.consumer_config("gather-sync-cli"), topic),
+        f"read {topic}",
+        Patience("cli", "kafka", classify, fields={"tenant": tenant}),
+    )
     raw = applied.get(tenant)
     return validate_tenant_config(json.loads(raw)) if raw else None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 
 def _everything(_key: str) -> bool:
@@ -33,7 +33,10 @@ def read_compacted(
         latest: dict[str, bytes] = {}
         open_ends, total = {p: e for p, e in ends.items() if e > 0}, sum(ends.values())
         position = dict.fromkeys(ends, 0)  # next offset per partition: compaction leaves gaps
-        while open_ends and (message := consumer.poll(timeout)) is not None:
+        while open_ends:
+            if (message := consumer.poll(timeout)) is None:
+                _still_there(consumer, topic, open_ends, position, timeout)
+                break  # the broker answers: what is missing before the ends was compacted away
             if message.error() is None:
                 _keep_newest(latest, message, keep)
                 partition = message.partition() or 0
@@ -45,6 +48,27 @@ def read_compacted(
         return latest
     finally:
         consumer.close()
+
+
+def _still_there(
+    consumer: Consumer,
+    topic: str,
+    open_ends: dict[int, int],
+    position: dict[int, int],
+    timeout: float,
+) -> None:
+    """Nothing came for `timeout` s short of the ends. When the broker answers, the offsets left
+    hold nothing (compaction removed them). When it does not, the broker went away mid-read and
+    a partial read would pass for the whole topic (older checkpoints, a config missing): raise
+    a transient error, which callers retry."""
+    try:
+        for partition in open_ends:
+            consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)
+    except KafkaException as e:
+        short = {p: f"{position[p]}/{end}" for p, end in sorted(open_ends.items())}
+        raise KafkaException(
+            KafkaError(KafkaError._TIMED_OUT, f"read of {topic} stopped short of its end: {short}")
+        ) from e
 
 
 def _ends(consumer: Consumer, topic: str, timeout: float) -> dict[int, int]:

@@ -16,17 +16,19 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from connectors.kafka.failures import classify
 from connectors.kafka.producer import AsyncProducer
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
+from connectors.retrying import Patience, patiently
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.checkpoints import Checkpoint, read_checkpoints
 from connectors.salesforce.errors import SalesforceConnectorError
@@ -40,6 +42,7 @@ from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,9 +67,12 @@ class Listener:
         loop = asyncio.get_running_loop()
         self._loop = loop
         # The topics it writes (sf.schemas among them) exist before its first produce.
-        await asyncio.to_thread(provision_contract_topics, self.kafka)
+        # Both wait out a broker that is down or restarting, saying so (`connectors.retrying`).
+        await asyncio.to_thread(self._patiently, provision_contract_topics, "provision topics")
         self.producer = AsyncProducer(self.kafka.producer_config(), loop)
-        self.checkpoints = await asyncio.to_thread(self._read_checkpoints)
+        self.checkpoints = await asyncio.to_thread(
+            self._patiently, lambda _: self._read_checkpoints(), "read checkpoints"
+        )
         consumer = Consumer(self._consumer_config())
         tenants = self.settings.tenants_topic or self.topics.gather_tenants
         consumer.subscribe([tenants], on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -81,6 +87,10 @@ class Listener:
             await asyncio.to_thread(consumer.close)
             await self.producer.close()
             log.info("listener stopped")
+
+    def _patiently(self, call: Callable[[KafkaSettings], T], what: str) -> T:
+        patience = Patience("listener", "kafka", classify)
+        return patiently(lambda: call(self.kafka), what, patience)
 
     def _read_checkpoints(self) -> dict[str, Checkpoint]:
         config = self.kafka.consumer_config(f"{self.settings.group_id}-checkpoints")
@@ -100,7 +110,9 @@ class Listener:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Checkpoints again: tenants taken over from another replica resume from what it wrote.
-        self.checkpoints.update(self._read_checkpoints())
+        self.checkpoints.update(
+            self._patiently(lambda _: self._read_checkpoints(), "read checkpoints")
+        )
         # Configs are compacted: read each assigned partition from its start for the newest.
         for partition in partitions:
             partition.offset = OFFSET_BEGINNING

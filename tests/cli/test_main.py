@@ -152,5 +152,8 @@ def test_given_sfsim_when_backfill_runs_from_a_config_file_then_every_record_is_
 
     out = capsys.readouterr()
     total = accounts + contacts
-    assert f"{total} records published to sf.changes ({total} acknowledged, 0 failed)" in out.out
+    assert (
+        f"{total} records published to sf.changes ({total} acknowledged, 0 failed, 0 sent"
+        in out.out
+    )
     assert f"Account              [##############################] {accounts}/{accounts}" in out.err
