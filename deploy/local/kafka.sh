@@ -56,6 +56,22 @@ choose_ports() {
   echo "$(free_port) $(free_port)" >"$portfile"
 }
 
+# KAFKA_EXTRA_LISTENERS="NAME:port:advertised_port ...": more plaintext listeners, each telling
+# its clients another port (the chaos suite puts a Toxiproxy in front of each: a client that
+# bootstraps through the proxy is told to go on through it, not around it). $1: listen|advertise|map
+extra_listeners() {
+  local spec name port advertised out=""
+  for spec in ${KAFKA_EXTRA_LISTENERS:-}; do
+    IFS=: read -r name port advertised <<<"$spec"
+    case $1 in
+      listen) out+=",$name://127.0.0.1:$port" ;;
+      advertise) out+=",$name://127.0.0.1:$advertised" ;;
+      map) out+=",$name:PLAINTEXT" ;;
+    esac
+  done
+  echo "$out"
+}
+
 write_config() {
   read -r broker controller <"$portfile"
   mkdir -p "$data" "$logs"
@@ -63,10 +79,10 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller
-listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller$(extra_listeners listen)
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker$(extra_listeners advertise)
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$(extra_listeners map)
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$data
 num.partitions=1
