@@ -34,6 +34,7 @@ from connectors.gather.errors import TransientError
 from connectors.gather.failures import classify
 from connectors.gather.store import ApplyResult, SqlStore
 from connectors.kafka.settings import KafkaSettings
+from connectors.telemetry.health import HEALTH, Health
 from connectors.telemetry.metrics import (
     CONSUMER_ERRORS,
     DLQ_MESSAGES,
@@ -100,6 +101,7 @@ class Sink:
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
     stats: SinkStats = field(default_factory=SinkStats)
     newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest applied commit
+    health: Health = field(default_factory=lambda: HEALTH)  # /livez and /readyz
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.kafka)
@@ -110,9 +112,14 @@ class Sink:
         )
         consumer.subscribe([*self.topics.gather_data, self.topics.gather_tenants])
         self._dlq = Producer(self.kafka.producer_config())
-        wait = self.sleep or stop.wait
+        group = self.health.group("consumer")
+        self.health.deliveries("dlq_producer", lambda: len(self._dlq))
+        loop = self.health.heartbeat("loop")
+        wait = loop.pacing(self.sleep or stop.wait)  # a retry's backoff is not a stuck loop
         try:
             while not stop.is_set():
+                loop.beat()
+                group.observe(consumer)
                 messages = consumer.consume(self.settings.batch_size, self.settings.poll_timeout)
                 batch = self._readable(messages)
                 if batch and self._done(batch, stop, wait):

@@ -9,8 +9,9 @@ The contract is small: a process registers named checks, each a function returni
   a broker or database that is down is waited for, and restarting would not bring it back.
   A process whose loop has not started yet (waiting for the broker at start-up) is live.
 - `/readyz`: the process does its work now: the liveness checks plus the readiness checks
-  (consumer in its group, producer delivering, database reachable, tenants subscribed). No
-  readiness check registered yet means the process is still starting: not ready.
+  (consumer in its group, producer delivering, database reachable, tenants subscribed). Until
+  its main loop runs (a heartbeat registered) and a readiness check is registered, the process
+  is starting: not ready.
 
 Each answers 200 or 503 with a small JSON body naming every check, its result and reason.
 https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
@@ -116,6 +117,26 @@ class Heartbeat:
     def beat(self) -> None:
         self._last = self._now()
 
+    def pacing(self, wait: Callable[[float], object]) -> Callable[[float], object]:
+        """`wait`, beating before, after, and every half stale age in between: a loop waiting out
+        a dependency on purpose (a retry's backoff) is turning, not stuck. A wait that answers
+        True (a stop event set) ends at once."""
+
+        def waited(seconds: float) -> object:
+            result: object = None
+            remaining = seconds
+            while result is not True:
+                self.beat()
+                step = min(remaining, self.stale_after / 2)
+                result = wait(step)
+                remaining -= step
+                if remaining <= 0:
+                    break
+            self.beat()
+            return result
+
+        return waited
+
     def __call__(self) -> Verdict:
         age = self._now() - self._last
         if age > self.stale_after:
@@ -162,24 +183,32 @@ class Deliveries:
 
 
 class KafkaMember(Protocol):
-    """What `group_member` asks of a confluent-kafka Consumer."""
+    """What `GroupWatch` asks of a confluent-kafka Consumer."""
 
     def memberid(self) -> str | None: ...
 
     def assignment(self) -> list[Any]: ...
 
 
-def group_member(consumer: KafkaMember) -> Check:
-    """A confluent-kafka consumer is in its group (joined, partitions assigned, maybe none).
-    librdkafka's calls are thread-safe, so the check may run on the HTTP server's thread."""
+class GroupWatch:
+    """Whether a confluent-kafka consumer is in its group (joined; partitions assigned, maybe
+    none), as the consumer's own loop last saw it: `observe` on each turn. (Asked from another
+    thread, `memberid()` blocked while the loop was inside `consume()`: tried, seconds.) A loop
+    that stops turning leaves this stale, which its heartbeat reports."""
 
-    def check() -> Verdict:
-        if not consumer.memberid():
+    def __init__(self) -> None:
+        self._seen: tuple[str | None, int] | None = None
+
+    def observe(self, consumer: KafkaMember) -> None:
+        self._seen = (consumer.memberid(), len(consumer.assignment()))
+
+    def __call__(self) -> Verdict:
+        if self._seen is None:
+            return Verdict.failed("not polled yet")
+        member, partitions = self._seen
+        if not member:
             return Verdict.failed("not in its consumer group (joining, or the broker is away)")
-        partitions = len(consumer.assignment())
         return Verdict.passed(f"{partitions} partitions assigned", partitions=partitions)
-
-    return check
 
 
 class Health:
@@ -217,6 +246,12 @@ class Health:
         self.live(name, beat)
         return beat
 
+    def group(self, name: str) -> GroupWatch:
+        """A consumer's group membership, as the readiness check `name`."""
+        watch = GroupWatch()
+        self.ready(name, watch)
+        return watch
+
     def deliveries(self, name: str, outstanding: Callable[[], int]) -> Deliveries:
         """A producer's delivery tracker, as the readiness check `name`."""
         tracker = Deliveries(self.stale_after, self.now)
@@ -231,9 +266,9 @@ class Health:
     def readiness(self) -> Report:
         with self._lock:
             checks = self._live | self._ready
-            starting = not self._ready
+            starting = not (self._live and self._ready)
         if starting:
-            return evaluate({}, Verdict.failed("starting: no readiness check registered yet"))
+            return evaluate({}, Verdict.failed("starting: its loop is not running yet"))
         return evaluate(checks, Verdict.failed("no checks"))
 
 

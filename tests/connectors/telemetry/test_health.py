@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from connectors.telemetry.health import (
     Deliveries,
+    GroupWatch,
     Health,
     Heartbeat,
     Verdict,
     evaluate,
-    group_member,
     succeeds,
 )
 from connectors.telemetry.metrics import MetricsSettings, serve
@@ -95,6 +95,15 @@ def test_given_nothing_registered_then_live_but_not_ready() -> None:
     assert "starting" in body(health.readiness().body())["failed"]["process"]
 
 
+def test_given_dependencies_fine_but_no_loop_running_yet_then_not_ready() -> None:
+    health = Health(Clock(), stale_after=60)
+    health.ready("database", lambda: Verdict.passed("reachable"))
+    starting = health.readiness().ok
+    health.heartbeat("loop")
+
+    assert (starting, health.readiness().ok) == (False, True)
+
+
 def test_given_a_stuck_loop_then_neither_live_nor_ready_though_its_dependencies_are_fine() -> None:
     clock = Clock()
     health = Health(clock, stale_after=60)
@@ -125,6 +134,7 @@ def test_given_a_failing_readiness_check_then_not_ready_but_still_live() -> None
 
 def test_given_a_check_registered_again_then_the_newer_one_counts() -> None:
     health = Health(Clock(), stale_after=60)
+    health.heartbeat("loop")
     health.ready("consumer", lambda: Verdict.failed("closed"))
     health.ready("consumer", lambda: Verdict.passed("3 partitions assigned"))
 
@@ -190,7 +200,7 @@ def test_deliveries_by_case(events: list[str], ok: bool, reason: str) -> None:
 
 
 class Member:
-    """The two calls `group_member` makes, answering as a consumer would."""
+    """The two calls `GroupWatch` makes, answering as a consumer would."""
 
     def __init__(self, member: str | None, partitions: int) -> None:
         self.member, self.partitions = member, partitions
@@ -211,9 +221,13 @@ class Member:
         ("rdkafka-1", 3, True, "3 partitions assigned"),
     ],
 )
-def test_group_member_by_case(member: str | None, partitions: int, ok: bool, reason: str) -> None:
-    verdict = group_member(Member(member, partitions))()
+def test_group_watch_by_case(member: str | None, partitions: int, ok: bool, reason: str) -> None:
+    watch = GroupWatch()
+    unpolled = watch()
+    watch.observe(Member(member, partitions))
+    verdict = watch()
 
+    assert (unpolled.ok, unpolled.reason) == (False, "not polled yet")
     assert verdict.ok is ok
     assert verdict.reason.startswith(reason)
 
@@ -253,3 +267,34 @@ def test_given_a_served_process_then_livez_readyz_and_metrics_share_its_port() -
     assert up[0] == 200 and body(up[1])["status"] == "ok"
     assert get(f"{url}/livez")[0] == 200
     assert b"gather_sync_messages_in_total" in get(f"{url}/metrics")[1]
+
+
+# --- a loop waiting on purpose -----------------------------------------------------------------
+
+
+def test_given_a_wait_longer_than_the_stale_age_when_paced_then_the_loop_stays_live() -> None:
+    clock, slept = Clock(), list[float]()
+    health = Health(clock, stale_after=60)
+    loop = health.heartbeat("loop")
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.t += seconds
+        assert loop().ok  # the probe, at any moment of the wait
+
+    loop.pacing(sleep)(100)
+
+    assert slept == [30, 30, 30, 10]
+    assert health.liveness().ok
+
+
+def test_given_a_stop_event_set_when_paced_then_the_wait_ends_at_once() -> None:
+    clock, calls = Clock(), list[float]()
+    loop = Heartbeat(60, clock)
+
+    def stopped(seconds: float) -> bool:
+        calls.append(seconds)
+        return True
+
+    assert loop.pacing(stopped)(100) is True
+    assert calls == [30]
