@@ -2,7 +2,10 @@
 broker's acknowledgement (or fails with the delivery error).
 
 The delivery reports arrive in a polling thread; they are handed to the event loop, so callers
-can `await` the acknowledgement before they store a replay id or commit an offset.
+can `await` the acknowledgement before they store a replay id or commit an offset. A send never
+blocks the event loop: when librdkafka's local queue is full (the broker is away or slower than
+we produce) the send's future fails at once with a transient `_QUEUE_FULL`, as a delivery that
+timed out would, and the caller holds its position and sends again later.
 https://docs.confluent.io/platform/current/clients/confluent-kafka-python/html/index.html#producer
 """
 
@@ -18,7 +21,14 @@ from connectors.kafka.errors import KafkaLayerError
 
 
 class DeliveryFailed(KafkaLayerError):
-    """The broker did not take a message (after the client's own retries)."""
+    """The broker did not take a message (after the client's own retries); `error` is what
+    librdkafka reported (a `KafkaError`, or the `BufferError` of a full local queue), for
+    `connectors.kafka.failures.classify`."""
+
+    def __init__(self, error: KafkaError | BufferError) -> None:
+        text = str(KafkaException(error)) if isinstance(error, KafkaError) else str(error)
+        super().__init__(text or "local queue full")
+        self.error = error
 
 
 class AsyncProducer:
@@ -41,19 +51,27 @@ class AsyncProducer:
         def delivered(err: KafkaError | None, msg: Message) -> None:
             self._loop.call_soon_threadsafe(_settle, future, err, msg)
 
-        while True:
+        for last in (False, True):
             try:
                 self._producer.produce(
                     topic, key=key.encode(), value=value, headers=headers, on_delivery=delivered
                 )
                 return future
-            except BufferError:
-                # The local queue is full: let the polling thread drain some reports first.
-                self._producer.poll(0.05)
+            except BufferError as e:
+                if last:
+                    future.set_exception(DeliveryFailed(e))
+                    return future
+                # Serve the delivery reports already in (non-blocking), which may free room.
+                self._producer.poll(0)
+        return future
 
     def _poll(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.1)
+
+    def __len__(self) -> int:
+        """Messages in the local queue: not yet acknowledged or refused."""
+        return len(self._producer)
 
     async def flush(self, timeout: float = 30.0) -> int:
         """Wait for every outstanding message; returns how many are still undelivered."""
@@ -71,6 +89,6 @@ def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Messag
     if future.done():
         return
     if err is not None:
-        future.set_exception(DeliveryFailed(str(KafkaException(err))))
+        future.set_exception(DeliveryFailed(err))
     else:
         future.set_result(msg)

@@ -34,6 +34,14 @@ class KafkaSettings(BaseSettings):
         default="lz4", description="KAFKA_COMPRESSION: producer compression.type"
     )
     linger_ms: int = Field(default=5, ge=0, description="KAFKA_LINGER_MS: producer batching delay")
+    delivery_timeout_ms: int = Field(
+        default=600_000,
+        ge=0,
+        description="KAFKA_DELIVERY_TIMEOUT_MS: how long a produced message may wait for the "
+        "broker (down, restarting) before it is reported failed (librdkafka message.timeout.ms; "
+        "0: never). Failed sends are transient and sent again by their caller; the listener "
+        "stops taking events long before (LISTENER_KAFKA_ACK_TIMEOUT)",
+    )
     partitions: int = Field(
         default=6, ge=1, description="KAFKA_PARTITIONS: partitions of data topics"
     )
@@ -73,6 +81,7 @@ class KafkaSettings(BaseSettings):
             "acks": "all",
             "compression.type": self.compression,
             "linger.ms": self.linger_ms,
+            "message.timeout.ms": self.delivery_timeout_ms,
             "partitioner": "murmur2_random",
         }
 
