@@ -18,12 +18,22 @@ class Faults:
     # the next N describes answer fields without their "type": a reply in a shape no client
     # expects, for tests of how a client survives what it did not plan for
     malformed_describes: int = 0
+    # the org is down (an incident, a maintenance window): every login, REST and CometD call
+    # answers 503 until it is switched off; held long-polls are cut without their events
+    outage: bool = False
+    # every login, REST and CometD answer waits this many seconds first: an org so slow that
+    # clients give up (their request timeouts) before it answers
+    slow_seconds: float = 0.0
 
     def update(self, changes: dict[str, Any]) -> None:
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise KeyError(name)
-            setattr(self, name, type(getattr(self, name))(value))
+            current = getattr(self, name)
+            if isinstance(current, bool) and not isinstance(value, bool):
+                # bool("false") is True: a switch takes JSON true or false only
+                raise TypeError(f"{name} takes true or false, not {value!r}")
+            setattr(self, name, type(current)(value))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

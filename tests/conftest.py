@@ -99,6 +99,8 @@ def _no_sfsim_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
                 "drop_connects": 0,
                 "invalid_replay": False,
                 "gap_events": False,
+                "outage": False,
+                "slow_seconds": 0,
             },
         )
 

@@ -18,7 +18,7 @@ from sfsim.eventlog import EventLog
 from sfsim.generator import Generator
 from sfsim.metadata import OrgSchema
 from sfsim.org import Org
-from sfsim.server import admin, bulk, cometd, oauth, rest
+from sfsim.server import admin, bulk, cometd, degraded, oauth, rest
 from sfsim.server.state import STATE, SimState
 from sfsim.tls import TlsFiles, ensure_tls
 
@@ -60,7 +60,10 @@ def build_state(schema: OrgSchema, clock: Clock, overflow_threshold: int | None 
 def build_app(
     state: SimState, generator: Generator, poll_timeout_ms: int = cometd.POLL_TIMEOUT_MS
 ) -> web.Application:
-    app = web.Application(middlewares=[rest.api_middleware], client_max_size=64 * 1024**2)
+    app = web.Application(
+        middlewares=[degraded.degraded_middleware, rest.api_middleware],
+        client_max_size=64 * 1024**2,
+    )
     app[STATE] = state
     app[cometd.COMETD] = cometd.Cometd(poll_timeout_ms=poll_timeout_ms)
     app[admin.GENERATOR] = generator

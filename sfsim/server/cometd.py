@@ -197,6 +197,8 @@ async def _connect(
     finally:
         client.polling = False
         client.last_seen = asyncio.get_running_loop().time()
+    if events is None:
+        return None  # the org went down meanwhile: the poll is cut, its events stay retained
     if state.identity.session(client.token) is None:
         return [_unauthorized(message)]
     state.limits.events_delivered += len(events)
@@ -211,10 +213,14 @@ def _poll_timeout(cometd: Cometd, message: dict[str, Any]) -> float:
 
 async def _wait_for_events(
     state: SimState, client: CometdClient, timeout: float
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
+    """Events for the client once there are some, or none at the poll's timeout; None when an
+    outage starts meanwhile (nothing taken)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
+        if state.faults.outage:
+            return None
         found = [] if state.faults.paused else _take(state.log, client)
         remaining = deadline - loop.time()
         if found or remaining <= 0:
