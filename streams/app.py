@@ -35,6 +35,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from connectors.backoff import backoff
+from connectors.kafka.failures import classify
 from connectors.kafka.settings import KafkaSettings
 from connectors.telemetry.metrics import (
     DLQ_MESSAGES,
@@ -52,6 +53,7 @@ from schemas.describe import ObjectSchema
 from schemas.gather import EntityKind, GatherUpsert
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
+from streams import broker_waits
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
 from streams.evaluator import DealMove, Evaluator, Observed
 from streams.faust_fixes import Admit, InOrder, handled, install, manual
@@ -64,6 +66,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # re-send a re-evaluation request still not applied after this many ticks (a request can be lost
 # with a partition that moved while it waited)
 RESEND_TICKS = 30
+DLQ_ORIGINAL_BYTES = 64 * 1024  # of a message the broker refused, kept in its dead letter
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Out:
     value: bytes
     tenant: str
     partition: int | None = None
+    dead_letter: bool = False  # a DLQ envelope: if the broker refuses it too, it is dropped
 
 
 class BytesTable(MutableMapping[str, V]):
@@ -196,6 +200,7 @@ class Worker:
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._declare_agents()
         install()
+        broker_waits.install()
         self._order = InOrder(self.app)
         manual([self.topics.sf_changes, self.topics.sf_deals, self.topics.worker_control])
 
@@ -421,10 +426,11 @@ class Worker:
 
     async def _deliver(self, messages: list[Out]) -> None:
         """Send the messages and wait until the broker acknowledged each one, retrying those it
-        did not take with backoff for as long as it takes. The event being handled stays
-        unfinished meanwhile, so its offset is not committed before what it derived is in Kafka.
-        (Faust's commit flushes the producer but does not fail on a send that failed: without
-        this wait such a message would be lost with its offset committed.)"""
+        did not take for a transient reason with backoff for as long as it takes. The event being
+        handled stays unfinished meanwhile, so its offset is not committed before what it derived
+        is in Kafka. (Faust's commit flushes the producer but does not fail on a send that
+        failed: without this wait such a message would be lost with its offset committed.) A
+        message the broker refuses on its own merit (too large) goes to its topic's DLQ."""
         attempt, pending = 0, messages
         while pending:
             outcomes = await asyncio.gather(
@@ -436,25 +442,53 @@ class Worker:
                 for m, e in zip(pending, outcomes, strict=True)
                 if isinstance(e, BaseException)
             ]
-            if not failed:
-                break
-            attempt += 1
-            error = failed[0][1]
-            log.warning(
-                "send failed, retrying",
-                tenant=failed[0][0].tenant,
-                attempt=attempt,
-                messages=len(failed),
-                error=repr(error)[:200],
-            )
-            RETRIES.labels("worker", type(error).__name__).inc()
-            await self._sleep(
-                backoff(attempt, self.settings.retry_base, self.settings.retry_cap, self._jitter())
-            )
-            pending = [m for m, _ in failed]
+            for m, e in failed:
+                if not classify(e).transient:
+                    await self._refused(m, e)
+            pending = [m for m, e in failed if classify(e).transient]
+            if pending:
+                attempt += 1
+                await self._send_failed(pending[0].tenant, failed[0][1], attempt, len(pending))
         for m in messages:
             if m.topic is not self.control_topic:
                 MESSAGES_OUT.labels("worker", m.tenant).inc()
+
+    async def _send_failed(
+        self, tenant: str, error: BaseException, attempt: int, messages: int
+    ) -> None:
+        reason = classify(error).reason
+        log.warning(
+            "send failed, retrying: waiting for kafka",
+            tenant=tenant,
+            reason=reason,
+            attempt=attempt,
+            messages=messages,
+            error=repr(error)[:200],
+        )
+        RETRIES.labels("worker", reason).inc()
+        await self._sleep(
+            backoff(attempt, self.settings.retry_base, self.settings.retry_cap, self._jitter())
+        )
+
+    async def _refused(self, out: Out, error: BaseException) -> None:
+        """The broker refused the message itself (too large, invalid): sending it again would
+        be refused again, so it goes to the DLQ of the topic it was meant for, with the reason."""
+        reason = f"refused by the broker ({classify(error).reason}): {error!r}"
+        STAGE_FAILURES.labels("worker.send", out.tenant).inc()
+        if out.dead_letter:
+            log.error("dead letter refused, dropped", tenant=out.tenant, reason=reason)
+            return
+        DLQ_MESSAGES.labels("worker", out.tenant).inc()
+        log.warning("message sent to the DLQ", tenant=out.tenant, stage="worker.send", why=reason)
+        # The original is cut: what was too large for its topic would be for the DLQ too.
+        envelope = DeadLetter.of("worker.send", reason, out.value[:DLQ_ORIGINAL_BYTES])
+        dlq = self._dlq_of(out.topic.get_topic_name())
+        await self._deliver([Out(dlq, out.key, envelope.encode(), out.tenant, dead_letter=True)])
+
+    def _dlq_of(self, topic: str) -> Any:
+        if topic not in self.dlq_topics:
+            self.dlq_topics[topic] = self._topic(Topics.dlq(topic))
+        return self.dlq_topics[topic]
 
     async def _send_one(self, out: Out) -> None:
         sent = await out.topic.send(key=out.key, value=out.value, partition=out.partition)
@@ -466,7 +500,8 @@ class Worker:
         DLQ_MESSAGES.labels("worker", tenant).inc()
         log.warning("message sent to the DLQ", tenant=tenant, stage=stage, reason=reason[:200])
         envelope = DeadLetter.of(stage, reason, event.value)
-        await self._deliver([Out(self.dlq_topics[topic], event.key, envelope.encode(), tenant)])
+        dlq = self.dlq_topics[topic]
+        await self._deliver([Out(dlq, event.key, envelope.encode(), tenant, dead_letter=True)])
 
 
 _worker: Worker | None = None

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
 from schemas.changes import ChangeType
@@ -296,3 +297,40 @@ def test_given_no_broker_when_the_app_module_is_imported_then_no_app_or_client_i
     ).stdout
 
     assert out.split() == ["True", "False"]  # built on first access of `app`, not at import
+
+
+def _limit_message_size(kafka: KafkaSettings, topic: str, most: int) -> None:
+    entry = ConfigEntry("max.message.bytes", str(most), incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    admin = AdminClient(kafka.admin_config())
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=30)
+
+
+@pytest.mark.parametrize("worker", ["memory://"], indirect=True)
+def test_given_an_upsert_too_large_for_its_topic_then_it_goes_to_that_topic_dlq_and_the_rest_flow(
+    kafka_settings: KafkaSettings,
+    worker: WorkerProcess,
+) -> None:
+    tenant = f"big-{uuid.uuid4().hex[:8]}"
+    accounts = worker.topics.gather_topic(EntityKind.ACCOUNT)
+    _limit_message_size(kafka_settings, accounts, 2000)
+    org = Org(kafka_settings, worker.topics)
+    org.config(tenant, accounts={"sync_mode": "create_new", "id_field": "AccountNumber"})
+    big, small = ACCOUNT, "001Dn0000000002IAA"
+    noise = os.urandom(3000).hex()  # 6,000 characters lz4 cannot squeeze under 2,000 bytes
+    org.change(tenant, "Account", big, 1, ChangeType.CREATE, AccountNumber="A-1", Name=noise)
+    org.change(tenant, "Account", small, 2, ChangeType.CREATE, AccountNumber="A-2", Name="Small")
+    dlq = ChangesReader(kafka_settings, Topics.dlq(accounts))
+    upserts = Upserts(kafka_settings, worker.topics)
+
+    assert wait_until(lambda: upserts.ids(tenant) == {"A-2"}, timeout=240, step=0)
+    assert wait_until(lambda: _read(dlq), timeout=60, step=0)
+    # one letter per time the upsert was derived (the config's first re-evaluation sends again)
+    assert {key for key, _ in dlq.messages} == {f"{tenant}:account:{big}"}
+    letter = DeadLetter.decode(dlq.messages[0][1])
+    assert letter.stage == "worker.send"
+    assert "MSG_SIZE_TOO_LARGE" in letter.error
+    assert noise[:100] in letter.original
+    dlq.close()
+    upserts.close()
