@@ -42,6 +42,7 @@ from connectors.telemetry.metrics import (
     MESSAGES_IN,
     MESSAGES_OUT,
     RETRIES,
+    WAITING,
 )
 from schemas.contract import DeadLetter, Topics, tenant_of
 from schemas.gather import GatherUpsert
@@ -150,7 +151,7 @@ class Sink:
     ) -> T | None:
         for attempt in itertools.count(1):
             try:
-                return work()
+                done = work()
             except TransientError as e:
                 if stop.is_set():
                     return None  # stopping: give the batch up uncommitted, it is read again
@@ -159,6 +160,14 @@ class Sink:
                 )
                 self._count_retry(batch, e, attempt, delay)
                 wait(delay)
+                continue
+            if attempt > 1:
+                _log_per_tenant(
+                    log.info, "batch written after retries", _tenants(batch), attempts=attempt
+                )
+            for dependency in ("database", "kafka"):
+                WAITING.labels("sink", dependency).set(0)
+            return done
         return None  # unreachable: itertools.count never ends
 
     def handle(self, batch: list[Message]) -> list[Letter]:
@@ -307,6 +316,7 @@ class Sink:
     ) -> None:
         self.stats.retries += 1
         RETRIES.labels("sink", error.reason).inc()
+        WAITING.labels("sink", "kafka" if error.reason == "dlq_unflushed" else "database").set(1)
         _log_per_tenant(
             log.warning,
             "batch not written, retrying: not a message's fault",

@@ -24,6 +24,7 @@ from connectors.gather.sink import Sink, SinkSettings
 from connectors.gather.store import SqlStore
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
+from connectors.telemetry.metrics import WAITING
 from schemas.contract import DeadLetter, Topics
 from schemas.gather import EntityKind, GatherUpsert
 from schemas.versions import Version
@@ -123,6 +124,7 @@ def test_given_the_database_drops_the_sinks_connection_then_the_batch_is_retried
         with running(sink):
             assert terminate_waiting(postgres_engine, timeout=60)  # the sink's, blocked on the lock
             assert wait_until(lambda: sink.stats.retries >= 1, timeout=30)
+            assert waiting_for_database() == 1  # the dashboard shows the wait while it lasts
             locker.rollback()  # the database is back
             assert wait_until(
                 lambda: caught_up(kafka_settings, f"sink-{tenant}", t.gather_accounts)
@@ -133,6 +135,11 @@ def test_given_the_database_drops_the_sinks_connection_then_the_batch_is_retried
     assert sink.stats.dead_letters == 0
     assert waits and all(0 < w <= SETTINGS.retry_cap for w in waits)
     assert retries("connection_lost") > retried_before
+    assert waiting_for_database() == 0
+
+
+def waiting_for_database() -> float:
+    return float(WAITING.labels("sink", "database")._value.get())
 
 
 def test_given_a_prefix_with_no_topics_then_the_consumer_errors_are_counted_not_dropped(
