@@ -33,6 +33,7 @@ from connectors.backoff import backoff
 from connectors.gather.errors import TransientError
 from connectors.gather.failures import classify
 from connectors.gather.store import ApplyResult, SqlStore
+from connectors.kafka.failures import classify as classify_kafka
 from connectors.kafka.settings import KafkaSettings
 from connectors.telemetry.health import HEALTH, Health
 from connectors.telemetry.metrics import (
@@ -42,6 +43,7 @@ from connectors.telemetry.metrics import (
     MESSAGES_IN,
     MESSAGES_OUT,
     RETRIES,
+    STAGE_FAILURES,
     WAITING,
 )
 from schemas.contract import DeadLetter, Topics, tenant_of
@@ -113,6 +115,7 @@ class Sink:
         )
         consumer.subscribe([*self.topics.gather_data, self.topics.gather_tenants])
         self._dlq = Producer(self.kafka.producer_config())
+        self._outbox: list[tuple[str, bytes | None, bytes | None]] = []  # letters to deliver
         group = self.health.group("consumer")
         self.health.deliveries("dlq_producer", lambda: len(self._dlq))
         loop = self.health.heartbeat("loop")
@@ -250,12 +253,11 @@ class Sink:
     # --- what leaves the batch: dead letters, offsets, and what went wrong -------------------
 
     def _send(self, letters: list[Letter]) -> None:
+        """Queue the batch's dead letters (`_flushed` delivers them) and say why each."""
         for letter in letters:
             message, tenant = letter.message, tenant_of(letter.message.key())
             value = DeadLetter.of(letter.stage, letter.reason, message.value()).encode()
-            self._dlq.produce(
-                self.topics.dlq(message.topic() or ""), key=message.key(), value=value
-            )
+            self._outbox.append((self.topics.dlq(message.topic() or ""), message.key(), value))
             self.stats.dead_letters += 1
             DLQ_MESSAGES.labels("sink", tenant).inc()
             log.warning(
@@ -268,11 +270,30 @@ class Sink:
             )
 
     def _flushed(self) -> bool:
-        """The dead letters are in Kafka before the offsets that skip their messages move."""
-        pending = self._dlq.flush(self.settings.poll_timeout * 10)
+        """The dead letters are in Kafka before the offsets that skip their messages move. A
+        full queue or a delivery that failed transiently is retried with the batch."""
+        while self._outbox:
+            topic, key, value = self._outbox[0]
+            try:
+                self._dlq.produce(topic, key=key, value=value, on_delivery=self._dlq_report)
+            except BufferError as e:
+                raise TransientError("dlq_unflushed", f"local queue full: {e}") from e
+            self._outbox.pop(0)
+        pending = self._dlq.flush(self.settings.poll_timeout * 10) + len(self._outbox)
         if pending:
             raise TransientError("dlq_unflushed", f"{pending} dead letters not yet delivered")
         return True
+
+    def _dlq_report(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            return
+        if classify_kafka(error).transient:  # sent again by the next `_flushed`
+            self._outbox.append((message.topic() or "", message.key(), message.value()))
+            return
+        # The DLQ refused the letter itself (too large): nowhere left to put it but the log.
+        tenant = tenant_of(message.key())
+        STAGE_FAILURES.labels("sink.dlq", tenant).inc()
+        log.error("dead letter refused, dropped", tenant=tenant, reason=error.str())
 
     def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
         try:
