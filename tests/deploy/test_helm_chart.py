@@ -66,6 +66,7 @@ BAD_VALUES = {
     "worker": {"replicas": "three"},
     "kafka": {"securityProtocol": "TLS"},
     "wroker": {"replicas": 3},  # a misspelt key is refused, not ignored
+    "probes": {"liveness": {"periodSecond": 5}, "staleAfterSeconds": 0},
 }
 
 
@@ -221,6 +222,67 @@ def test_given_a_value_set_when_rendered_then_every_process_serves_metrics_behin
         assert {"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"} in (
             service["spec"]["ports"]
         )
+
+
+@pytest.mark.parametrize("value_set", list(VALUE_SETS))
+def test_given_a_value_set_when_rendered_then_each_stage_is_probed_on_its_livez_and_readyz(
+    rendered: dict[str, list[Manifest]], value_set: str
+) -> None:
+    docs = rendered[value_set]
+    stages = {f"{FULL}-{name}" for name in ("listener", "worker", "sink")}
+    probed = {}
+    for workload in of_kind(docs, "Deployment") + of_kind(docs, "StatefulSet"):
+        (container,) = containers(workload)
+        ready, live = container["readinessProbe"], container["livenessProbe"]
+        probed[workload["metadata"]["name"]] = (ready["httpGet"]["path"], live["httpGet"]["path"])
+        assert ready["httpGet"]["port"] == live["httpGet"]["port"] == "metrics"
+        assert (ready["timeoutSeconds"], live["timeoutSeconds"]) == (5, 5)  # the store's ping
+        assert env_of(container)["HEALTH_STALE_AFTER"]["value"] == "60"
+
+    assert {name: probed[name] for name in stages} == dict.fromkeys(stages, ("/readyz", "/livez"))
+    if value_set == "all-on":  # the dashboard has one health path, answering both
+        assert probed[f"{FULL}-dashboard"] == ("/healthz", "/healthz")
+
+
+def test_given_probe_timings_and_a_stale_age_when_rendered_then_every_stage_uses_them(
+    helm: Helm, values_file: Callable[[Any], Path | None]
+) -> None:
+    values = {
+        "probes": {
+            "staleAfterSeconds": 120,
+            "liveness": {"initialDelaySeconds": 0, "periodSeconds": 30, "failureThreshold": 4},
+        }
+    }
+
+    result = helm.template(values_file(values))
+
+    assert result.returncode == 0, result.stderr
+    for workload in of_kind(manifests(result.stdout), "Deployment") + of_kind(
+        manifests(result.stdout), "StatefulSet"
+    ):
+        (container,) = containers(workload)
+        assert container["livenessProbe"] == {
+            "httpGet": {"path": "/livez", "port": "metrics"},
+            "initialDelaySeconds": 0,
+            "periodSeconds": 30,
+            "failureThreshold": 4,
+            "timeoutSeconds": 5,  # a default not overridden is kept
+        }
+        assert container["readinessProbe"]["periodSeconds"] == 10
+        assert env_of(container)["HEALTH_STALE_AFTER"]["value"] == "120"
+
+
+def test_given_probes_off_when_rendered_then_no_stage_has_a_probe(
+    helm: Helm, values_file: Callable[[Any], Path | None]
+) -> None:
+    result = helm.template(values_file({"probes": {"enabled": False}}))
+
+    assert result.returncode == 0, result.stderr
+    for workload in of_kind(manifests(result.stdout), "Deployment") + of_kind(
+        manifests(result.stdout), "StatefulSet"
+    ):
+        (container,) = containers(workload)
+        assert "readinessProbe" not in container and "livenessProbe" not in container
 
 
 @pytest.mark.parametrize("value_set", list(VALUE_SETS))
@@ -442,6 +504,10 @@ def test_given_values_the_schema_refuses_when_rendered_then_helm_names_each_bad_
         "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'"
     ) in result.stderr
     assert "- at '': additional properties 'wroker' not allowed" in result.stderr
+    assert "- at '/probes/liveness': additional properties 'periodSecond' not allowed" in (
+        result.stderr
+    )
+    assert "- at '/probes/staleAfterSeconds': exclusiveMinimum: got 0, want 0" in result.stderr
 
 
 def test_given_more_workers_than_partitions_when_rendered_then_the_chart_refuses_with_the_fix(

@@ -95,11 +95,14 @@ app.kubernetes.io/part-of: gather-sync
   value: {{ .Values.database.poolSize | quote }}
 {{- end }}
 
-{{/* Env of every process: Kafka, the metrics port, extraEnv, then the component's own env. */}}
+{{/* Env of every process: Kafka, the metrics port, how long a stuck loop takes to fail /livez,
+extraEnv, then the component's own env. */}}
 {{- define "gather-sync.commonEnv" -}}
 {{ include "gather-sync.kafkaEnv" .root }}
 - name: METRICS_PORT
   value: {{ .root.Values.metrics.port | quote }}
+- name: HEALTH_STALE_AFTER
+  value: {{ .root.Values.probes.staleAfterSeconds | quote }}
 {{- with .root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -134,23 +137,25 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* Container-level settings: image, security, the metrics port and its probes. */}}
+{{/* Container-level settings: image, security, the metrics port and its probes: /readyz (its
+consumer in its group, producer delivering, database reachable, tenants subscribed) and /livez (its
+loops turning), which each process serves on the metrics port; the dashboard passes "health"
+"/healthz" for both. */}}
 {{- define "gather-sync.containerSettings" -}}
+{{- $probes := .root.Values.probes }}
 image: {{ include "gather-sync.image" .root }}
 imagePullPolicy: {{ .root.Values.image.pullPolicy }}
 securityContext:
   {{- toYaml .root.Values.securityContext | nindent 2 }}
 resources:
   {{- toYaml .values.resources | nindent 2 }}
-{{- if .root.Values.probes.enabled }}
+{{- if $probes.enabled }}
 readinessProbe:
-  httpGet: {path: /metrics, port: metrics}
-  periodSeconds: 10
+  httpGet: {path: {{ .health | default "/readyz" }}, port: metrics}
+  {{- toYaml $probes.readiness | nindent 2 }}
 livenessProbe:
-  httpGet: {path: /metrics, port: metrics}
-  initialDelaySeconds: 30
-  periodSeconds: 20
-  failureThreshold: 6
+  httpGet: {path: {{ .health | default "/livez" }}, port: metrics}
+  {{- toYaml $probes.liveness | nindent 2 }}
 {{- end }}
 {{- end }}
 
