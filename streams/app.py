@@ -37,6 +37,7 @@ from confluent_kafka.admin import AdminClient
 from connectors.backoff import backoff
 from connectors.kafka.failures import classify
 from connectors.kafka.settings import KafkaSettings
+from connectors.telemetry.health import HEALTH
 from connectors.telemetry.metrics import (
     DLQ_MESSAGES,
     MESSAGES_IN,
@@ -57,6 +58,7 @@ from streams import broker_waits
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
 from streams.evaluator import DealMove, Evaluator, Observed
 from streams.faust_fixes import Admit, InOrder, handled, install, manual
+from streams.health import install as watch_health
 from streams.merge import RecordState
 from streams.settings import WorkerSettings
 
@@ -248,10 +250,6 @@ class Worker:
         app.agent(self._topic(t.sf_schemas), name="on_schemas")(self.on_schemas)
         app.agent(self.control_topic, name="on_control")(self.on_control)
         app.timer(interval=1.0, name="request_reevaluations")(self.request_reevaluations)
-        app.task(self.serve_metrics)
-
-    async def serve_metrics(self) -> None:
-        serve(MetricsSettings(), "worker")
 
     # --- agents ----------------------------------------------------------------------------------
 
@@ -511,8 +509,11 @@ def worker() -> Worker:
     """The process's worker, built on first use from the environment's settings."""
     global _worker
     if _worker is None:
+        # served first: /livez and /readyz answer while the worker waits for the broker
+        serve(MetricsSettings(), "worker")
         kafka = KafkaSettings()
         _worker = Worker(kafka, WorkerSettings(), source_partitions(kafka, Topics.of(kafka)))
+        watch_health(_worker.app, HEALTH)
     return _worker
 
 

@@ -157,29 +157,32 @@ class Deliveries:
         self._delivered: float | None = None  # when the newest successful report came
         self._error: tuple[float, str] | None = None  # the newest failed report since then
         self._waiting_since: float | None = None  # when a check first saw messages outstanding
+        self.delivered = 0  # successful reports so far
 
     def report(self, error: str | None) -> None:
         if error is None:
             self._delivered, self._error = self._now(), None
+            self.delivered += 1
         else:
             self._error = (self._now(), error)
 
     def verdict(self, outstanding: int) -> Verdict:
-        now = self._now()
+        now, counts = self._now(), {"outstanding": outstanding, "delivered": self.delivered}
         if outstanding == 0:
             self._waiting_since = None
-            return Verdict.passed("nothing outstanding", outstanding=0)
+            return Verdict.passed("nothing outstanding", **counts)
         if self._waiting_since is None:
             self._waiting_since = now
         if self._error is not None and now - self._error[0] <= self.grace:
-            return Verdict.failed(f"delivery failed: {self._error[1]}", outstanding=outstanding)
+            return Verdict.failed(f"delivery failed: {self._error[1]}", **counts)
         progress = max(self._waiting_since, self._delivered or self._waiting_since)
         if now - progress > self.grace:
+            waited = now - progress
             return Verdict.failed(
-                f"{outstanding} messages outstanding and none delivered for {now - progress:.0f} s",
-                outstanding=outstanding,
+                f"{outstanding} messages outstanding and none delivered for {waited:.0f} s",
+                **counts,
             )
-        return Verdict.passed("delivering", outstanding=outstanding)
+        return Verdict.passed("delivering", **counts)
 
 
 class KafkaMember(Protocol):
