@@ -70,9 +70,9 @@ class Stages:
             return
         restart = next_restart(stage.streak, self.now() - stage.started, self.policy)
         stage.streak, stage.due = restart.streak, self.now() + restart.delay
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         self.say(
-            f"{stage.name} exited with code {code}; restart {stage.restarts + 1} in "
-            f"{restart.delay:g} s (see its log)"
+            f"{stage.name} {how}; restart {stage.restarts + 1} in {restart.delay:g} s (see its log)"
         )
 
     def _restart(self, stage: Stage) -> None:

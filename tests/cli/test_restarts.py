@@ -111,3 +111,19 @@ def test_given_a_stage_that_ran_long_before_exiting_then_its_wait_starts_over() 
     stages.tend()
 
     assert said[-1] == "worker exited with code 1; restart 3 in 1 s (see its log)"
+
+
+def test_given_a_stage_killed_by_a_signal_then_the_output_names_the_signal() -> None:
+    clock, said = Clock(), list[str]()
+
+    def killed(_name: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        process.kill()
+        process.wait(timeout=30)
+        return process
+
+    stages = Stages(killed, clock, said.append, POLICY)
+    stages.start(["listener"])
+    stages.tend()
+
+    assert said == ["listener was killed by signal 9; restart 1 in 1 s (see its log)"]
