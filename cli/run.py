@@ -21,20 +21,25 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from cli.kafka_io import SyncPublisher
 from cli.restarts import Stages
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
+from connectors.gather.failures import classify as store_failure
 from connectors.gather.freshness import read_freshness
 from connectors.gather.schema import accounts, records, users
 from connectors.gather.settings import StoreSettings
 from connectors.gather.sink import SinkSettings
 from connectors.kafka.errors import LagCollectionError
+from connectors.kafka.failures import classify as kafka_failure
 from connectors.kafka.lag import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
+from connectors.retrying import Patience, patiently
 from schemas.contract import Topics
 from sfsim.testing import serve_process
 from streams.settings import WorkerSettings
@@ -103,6 +108,15 @@ def _freshness(engine: Any) -> str:
 
 
 def _summary(watch: Watch) -> str:
+    """The line printed every 2 s; a broker or store that is away is said, not fatal."""
+    try:
+        return _counts(watch)
+    except (KafkaException, SQLAlchemyError) as e:
+        elapsed = time.monotonic() - watch.started
+        return f"[{elapsed:6.0f} s] waiting: {type(e).__name__}: {str(e)[:120]}"
+
+
+def _counts(watch: Watch) -> str:
     consumer, engine, changes_topic = watch.consumer, watch.engine, watch.topics.sf_changes
     changes = _ends(consumer, changes_topic) - watch.base[changes_topic]
     upserts = sum(_ends(consumer, t) - watch.base[t] for t in watch.topics.gather_data)
@@ -118,9 +132,14 @@ def _summary(watch: Watch) -> str:
 def run(_args: Any) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     kafka, store = KafkaSettings(), StoreSettings()
-    provision_contract_topics(kafka)
+    patiently(
+        lambda: provision_contract_topics(kafka),
+        "provision",
+        Patience("run", "kafka", kafka_failure),
+    )
     engine = make_engine(store.database_url)
-    migrate.upgrade(engine)
+    database = Patience("run", "database", lambda e: store_failure(e.__cause__ or e))
+    patiently(lambda: migrate.upgrade(engine), "migrate the store", database)
     sfsim, credentials = serve_process(
         Path(".local/sfsim"), "--accounts", "200", "--traffic-rate", "5"
     )
@@ -130,10 +149,10 @@ def run(_args: Any) -> int:
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "GATHER_DATABASE_URL": store.database_url,
     }
-    producer = Producer(kafka.producer_config())
+    publisher = SyncPublisher(kafka.producer_config(), tenant=TENANT)
     config = json.dumps(_demo_config(credentials)).encode()
-    producer.produce(Topics.of(kafka).gather_tenants, key=TENANT.encode(), value=config)
-    producer.flush(30)
+    publisher.send(Topics.of(kafka).gather_tenants, TENANT, config)
+    publisher.close()  # waits for the broker's acknowledgement, however long it is away
     stages = _stages(env)
     time.sleep(5)
     backfill = _spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env)
