@@ -93,6 +93,10 @@ class Run:
         )
         org.generator = UniqueEmails(org.state.org, self.plan.seed)
         with org:
+            # a real org's daily allocations (50,000 delivered events, 15,000 API calls) are
+            # bought up to the traffic; a run of 100,000 changes to two subscribers would use
+            # them up and test the allocation (a fault of its own), not the faults planned
+            org.admin("limits", {"events_max": 10**9, "api_max": 10**9})
             seeds = gather_accounts(org)
             seed_accounts(self.engine, seeds)
             pipeline = Pipeline(self.kafka, org, self.services.database_url, self.workdir)
@@ -149,6 +153,7 @@ class Run:
             (self.workdir / f"backfill-{tenant}.log").write_text(output, encoding="utf-8")
             self.report.backfills[tenant] = fill.returncode
         self.report.changes, self.report.malformed = workload.made, len(workload.malformed)
+        self.report.workload = workload.digest()
         self.quiet_since = max(self.quiet_since, workload.finished_at)
         self.malformed = list(workload.malformed)
 

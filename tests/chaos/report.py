@@ -54,6 +54,7 @@ class Report:
     seed: int
     profile: str
     changes: int = 0
+    workload: str = ""  # the workload's digest (Workload.digest): equal for equal seeds
     malformed: int = 0
     seconds: float = 0.0  # the whole run
     settled_after: float | None = None  # seconds after the workload's and the last fault's end
@@ -94,7 +95,8 @@ class Report:
             f"{'PASSED' if self.passed else 'FAILED'} in {self.seconds:.0f} s",
             f"  rerun: CHAOS_SEED={self.seed}"
             + (" make chaos" if self.profile == "long" else " .venv/bin/pytest tests/chaos"),
-            f"  {self.changes} changes, {self.malformed} malformed events, "
+            f"  {self.changes} changes (workload digest {self.workload}), "
+            f"{self.malformed} malformed events, "
             f"{self.compared_rows} rows compared, store settled "
             + (
                 f"{self.settled_after:.1f} s after the workload and the faults ended"

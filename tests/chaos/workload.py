@@ -13,6 +13,7 @@ part), so the test honours the guide's precondition.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -135,6 +136,12 @@ class Workload:
             time.sleep(max(0.0, next_tick - time.monotonic()))
         self.finished_at = time.monotonic()
         self.finished.set()
+
+    def digest(self) -> str:
+        """The generator's state after the workload: equal in two runs when they drew the same
+        changes (what reproducing a seed's workload means; the faults' timing may differ)."""
+        state = self.org.call(lambda: repr(self.org.generator.rng.getstate()))
+        return hashlib.sha256(f"{self.made}:{state}".encode()).hexdigest()[:16]
 
     def _publish_malformed(self, n: int) -> None:
         self.org.admin("publish-raw", malformed_event(n))
