@@ -33,6 +33,7 @@ from connectors.backoff import backoff
 from connectors.gather.errors import TransientError
 from connectors.gather.failures import classify
 from connectors.gather.store import ApplyResult, SqlStore
+from connectors.kafka.client_errors import ClientErrors
 from connectors.kafka.failures import classify as classify_kafka
 from connectors.kafka.settings import KafkaSettings
 from connectors.telemetry.health import HEALTH, Health
@@ -111,10 +112,12 @@ class Sink:
 
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(
-            self.kafka.consumer_config(self.settings.group_id) | {"enable.auto.commit": False}
+            self.kafka.consumer_config(self.settings.group_id)
+            | {"enable.auto.commit": False}
+            | ClientErrors("sink").config()
         )
         consumer.subscribe([*self.topics.gather_data, self.topics.gather_tenants])
-        self._dlq = Producer(self.kafka.producer_config())
+        self._dlq = Producer(self.kafka.producer_config() | ClientErrors("sink.dlq").config())
         self._outbox: list[tuple[str, bytes | None, bytes | None]] = []  # letters to deliver
         group = self.health.group("consumer")
         self.health.deliveries("dlq_producer", lambda: len(self._dlq))

@@ -46,6 +46,12 @@ WAITING = Gauge(
     "1 while a stage waits for a dependency that is down (kafka, database) before going on",
     ["stage", "dependency"],
 )
+KAFKA_CLIENT_ERRORS = Counter(
+    "gather_sync_kafka_client_errors",
+    "Errors a Kafka client reported as a whole (librdkafka's error_cb: all brokers down, a "
+    "connection refused), by stage and librdkafka code",
+    ["stage", "code"],
+)
 CONSUMER_ERRORS = Counter(
     "gather_sync_consumer_errors",
     "Errors a Kafka consumer reported through msg.error() (end of partition excluded)",
