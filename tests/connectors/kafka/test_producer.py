@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
+
+from confluent_kafka.admin import AdminClient
 
 from connectors.kafka.failures import classify
 from connectors.kafka.producer import AsyncProducer, DeliveryFailed
 from connectors.kafka.settings import KafkaSettings
-from connectors.kafka.topics import provision_contract_topics
-from schemas.contract import Topics
+from connectors.kafka.topics import TopicSpec, provision_topics
 
 
 def refusing_port() -> int:
@@ -30,8 +32,8 @@ def no_broker(**overrides: int) -> dict[str, object]:
 def test_given_the_broker_then_a_send_resolves_on_its_acknowledgement(
     kafka_settings: KafkaSettings,
 ) -> None:
-    provision_contract_topics(kafka_settings)
-    topic = Topics.of(kafka_settings).sf_checkpoints
+    topic = f"producer-test-{uuid.uuid4().hex[:8]}"  # its own: nothing else reads it
+    provision_topics(AdminClient(kafka_settings.admin_config()), [TopicSpec(topic, 1, {})], 1)
 
     async def scenario() -> int | None:
         producer = AsyncProducer(kafka_settings.producer_config(), asyncio.get_running_loop())
