@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from connectors.kafka.compacted import read_compacted
 from schemas.contract import checkpoint_key
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,21 @@ def read_checkpoints(
 ) -> dict[str, Checkpoint]:
     """Every current checkpoint: the compacted topic (`sf.checkpoints`) from start to end."""
     latest = read_compacted(consumer_config, topic, timeout)
-    return {key: Checkpoint.decode(value) for key, value in latest.items()}
+    found: dict[str, Checkpoint] = {}
+    for key, value in latest.items():
+        try:
+            found[key] = Checkpoint.decode(value)
+        except (ValueError, KeyError, TypeError) as e:
+            # One foreign or damaged record must not stop every listener from starting; its
+            # tenant's channel is treated as never checkpointed (a catch-up query when the
+            # tenant streamed other channels).
+            log.error(
+                "checkpoint unreadable, skipped; delete it with a tombstone for its key",
+                topic=topic,
+                key=key,
+                error=f"{type(e).__name__}: {e}",
+            )
+    return found
 
 
 @dataclass
@@ -45,6 +63,7 @@ class _InFlight:
     replay_id: int
     commit_ts: int
     done: asyncio.Future[Any]
+    sent_at: float  # monotonic seconds: how long Kafka has had it unacknowledged
 
 
 class ChannelCheckpointer:
@@ -55,7 +74,7 @@ class ChannelCheckpointer:
         self,
         tenant: str,
         channel: str,
-        write: Callable[[str, Checkpoint], None],
+        write: Callable[[str, Checkpoint], object],
         now: Callable[[], float],
         interval: float = 1.0,
     ) -> None:
@@ -67,11 +86,32 @@ class ChannelCheckpointer:
         self._last_write = 0.0
 
     def track(self, replay_id: int, commit_ts: int, done: asyncio.Future[Any]) -> None:
-        self._pending.append(_InFlight(replay_id, commit_ts, done))
+        # A failure is read through `failed()`, or not at all once forgotten: either way it is
+        # handled, and asyncio must not log it as "never retrieved".
+        done.add_done_callback(_retrieved)
+        self._pending.append(_InFlight(replay_id, commit_ts, done, self._now()))
 
     @property
     def in_flight(self) -> int:
         return len(self._pending)
+
+    def waiting_for(self) -> float:
+        """Seconds the oldest change not yet acknowledged has waited (0: none is waiting)."""
+        waiting = next((p for p in self._pending if not p.done.done()), None)
+        return 0.0 if waiting is None else self._now() - waiting.sent_at
+
+    def unsettled(self) -> list[asyncio.Future[Any]]:
+        """The sends neither acknowledged nor failed yet."""
+        return [p.done for p in self._pending if not p.done.done()]
+
+    def forget_unacknowledged(self) -> int:
+        """After a failed delivery or a wait for Kafka: the checkpoint moves over what was
+        acknowledged, everything after it is dropped (the next session replays it from the
+        checkpoint, so nothing is skipped); returns how many were dropped."""
+        self.advance()
+        dropped = len(self._pending)
+        self._pending.clear()
+        return dropped
 
     def advance(self, force: bool = False) -> None:
         """Move over acknowledged changes; a failed delivery stops the checkpoint there."""
@@ -91,3 +131,8 @@ class ChannelCheckpointer:
         if head is not None and head.done.done() and not head.done.cancelled():
             return head.done.exception()
         return None
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()

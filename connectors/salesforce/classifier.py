@@ -58,9 +58,24 @@ _REST_CODES = {
     "invalid_grant": Decision.CONFIG_ERROR,
     "invalid_client": Decision.CONFIG_ERROR,
     "invalid_client_id": Decision.CONFIG_ERROR,
+    # OAuth: the integration user or the whole org was deactivated; an admin must act.
+    "inactive_user": Decision.CONFIG_ERROR,
+    "inactive_org": Decision.CONFIG_ERROR,
+    # OAuth: too many logins for this user in the hour; more attempts only prolong it.
+    "rate_limit_exceeded": Decision.BACKOFF,
     # We built a query Salesforce cannot parse: our bug, not the tenant's.
     "MALFORMED_QUERY": Decision.FATAL,
 }
+
+
+def oauth_failure(text: str) -> Failure:
+    """An `AuthenticationFailed` (auth.py says `<code>: <description>`) as a Failure: the OAuth
+    error code when the token endpoint gave one, else the HTTP status it answered with (an org
+    down for maintenance answers its login with a 503 page, and that is worth retrying)."""
+    code = text.split(":", 1)[0].strip()
+    if code.isdigit():
+        return Failure(status=int(code))
+    return Failure(status=400, error_code=code)
 
 
 def _classify_rest(status: int | None, code: str | None) -> Decision:

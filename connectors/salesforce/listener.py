@@ -188,6 +188,7 @@ class Listener:
             checkpoint_interval=self.settings.checkpoint_interval,
             connection_timeout=self.settings.connection_timeout,
             max_in_flight=self.settings.max_in_flight,
+            ack_timeout=self.settings.kafka_ack_timeout,
         )
 
     def _ssl_context(self) -> ssl.SSLContext | None:

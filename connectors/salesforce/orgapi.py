@@ -19,7 +19,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
 
 from connectors.salesforce.auth import Authenticator
-from connectors.salesforce.classifier import Decision, Failure, classify
+from connectors.salesforce.classifier import Decision, Failure, classify, oauth_failure
 from connectors.salesforce.errors import AuthenticationFailed, SalesforceApiError
 from connectors.telemetry.metrics import API_REQUESTS, API_USAGE
 
@@ -233,7 +233,7 @@ def typed(field_type: str, text: str | None) -> Any:
 
 def _failure(error: Exception) -> Failure:
     if isinstance(error, AuthenticationFailed):
-        return Failure(status=400, error_code=str(error).split(":", 1)[0])
+        return oauth_failure(str(error))
     if isinstance(error, requests.RequestException):
         return Failure(network=True)
     content = getattr(error, "content", None)

@@ -29,8 +29,8 @@ class ListenerSettings(BaseSettings):
     connection_timeout: float = Field(
         default=60.0,
         gt=0,
-        description="LISTENER_CONNECTION_TIMEOUT: seconds a CometD "
-        "reconnect may take before the session is restarted",
+        description="LISTENER_CONNECTION_TIMEOUT: kept for compatibility; a CometD session "
+        "now restarts from the checkpoints at its first failed reconnect (streaming.py)",
     )
     session_timeout_ms: int = Field(
         default=10_000,
@@ -38,7 +38,19 @@ class ListenerSettings(BaseSettings):
         description="LISTENER_SESSION_TIMEOUT_MS: how soon a dead "
         "replica's tenants move to the others",
     )
-    max_in_flight: int = Field(default=5_000, ge=1, description="LISTENER_MAX_IN_FLIGHT")
+    max_in_flight: int = Field(
+        default=5_000,
+        ge=1,
+        description="LISTENER_MAX_IN_FLIGHT: unacknowledged events per channel before the "
+        "tenant's stream waits for Kafka to catch up",
+    )
+    kafka_ack_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="LISTENER_KAFKA_ACK_TIMEOUT: seconds a change may wait for Kafka's "
+        "acknowledgement; past it the tenant takes no Salesforce events (logged as waiting for "
+        "Kafka) until Kafka acknowledges again, then resumes from its checkpoints",
+    )
     restart_base_delay: float = Field(
         default=1.0,
         gt=0,

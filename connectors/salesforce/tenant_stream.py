@@ -1,6 +1,11 @@
 """One tenant's Change Data Capture subscription: CometD in, `sf.changes` out, checkpoints after
 the broker's acknowledgement, and every failure turned into a decision (classifier.py).
 
+A failed session is retried after a capped exponential backoff with jitter (a Salesforce outage
+of minutes costs a few calls a minute, not one a second), always from the checkpoints, so what
+the failed session received but Kafka had not acknowledged is received again. While Kafka does
+not acknowledge, the stream takes no events at all (kafka_gate.py).
+
 A session subscribes to each synced object's channel from its checkpoint. Gap events are
 resolved by re-reading the records, GAP_OVERFLOW by resyncing the object since the event's
 commit time, a replay id past retention by a catch-up query since the last checkpointed commit
@@ -12,22 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
 from aiosfstream_ng.client import ReplayMarkerStoragePolicy
-from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
+from aiosfstream_ng.exceptions import AiosfstreamException, AuthenticationError, ServerError
 
-from connectors.kafka.producer import AsyncProducer
+from connectors.backoff import backoff
+from connectors.kafka.producer import AsyncProducer, DeliveryFailed
 from connectors.salesforce.auth import Authenticator
 from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint
-from connectors.salesforce.classifier import Decision, Failure, classify
+from connectors.salesforce.classifier import Decision, Failure, classify, oauth_failure
 from connectors.salesforce.describes import Describes, SchemaPublisher
 from connectors.salesforce.errors import NormalizeError, SalesforceApiError
+from connectors.salesforce.kafka_gate import KafkaGate, KafkaUnacknowledged, refusal
 from connectors.salesforce.normalizer import Gap, Overflow, normalize
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.snapshots import missing_change, row_change, sf_text
@@ -41,6 +49,7 @@ from connectors.telemetry.metrics import (
     DLQ_MESSAGES,
     MESSAGES_IN,
     MESSAGES_OUT,
+    RETRIES,
     SUBSCRIPTION_UP,
 )
 from schemas.changes import ChangeSource, SalesforceChange
@@ -49,8 +58,6 @@ from schemas.org_check import check_against_org
 from schemas.tenant import TenantConfig
 
 ALL_RETAINED = -2
-RESUBSCRIBE_DELAY = 1.0
-BACKOFF_DELAY = 60.0
 
 
 def channel_of(obj: str) -> str:
@@ -71,7 +78,13 @@ class StreamDeps:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     checkpoint_interval: float = 1.0
     connection_timeout: float = 60.0
-    max_in_flight: int = 5_000
+    max_in_flight: int = 5_000  # unacknowledged events per channel before it waits for Kafka
+    ack_timeout: float = 30.0  # seconds a change may wait for Kafka before the stream stops
+    retry_base: float = 1.0  # the first wait after a failed session; doubles per failure in a row
+    retry_cap: float = 60.0  # ... up to this; also the wait for Kafka's probes
+    healthy_after: float = 60.0  # a session subscribed this long resets the backoff
+    quota_backoff: float = 60.0  # the org's daily allocation is spent: wait this long
+    random: Callable[[], float] = field(default_factory=lambda: random.Random().random)
 
 
 @dataclass
@@ -83,6 +96,9 @@ class TenantStream:
     _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
     _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
     _described: bool = False
+    _failures: int = 0  # failed sessions in a row
+    _subscribed_at: float | None = None
+    _replay: CheckpointReplay | None = None
 
     def __post_init__(self) -> None:
         self.log = structlog.get_logger(__name__).bind(tenant=self.config.tenant)
@@ -95,6 +111,17 @@ class TenantStream:
             self.log,
         )
         self.channels = {channel_of(o): o for o in self.config.synced_objects()}
+        self.kafka = KafkaGate(
+            self.config.tenant,
+            self.log,
+            self.deps.now,
+            self.deps.sleep,
+            self.deps.max_in_flight,
+            self.deps.ack_timeout,
+            self.deps.retry_base,
+            self.deps.retry_cap,
+            self.deps.random,
+        )
         for channel in self.channels:
             self._checkpointers[channel] = ChannelCheckpointer(
                 self.config.tenant,
@@ -117,6 +144,8 @@ class TenantStream:
             while True:
                 try:
                     await self._session()
+                except KafkaUnacknowledged as e:
+                    await self.kafka.wait(e, list(self._checkpointers.values()), self._probe)
                 except (AiosfstreamException, SalesforceApiError) as e:
                     if not await self._recover(e):
                         return
@@ -125,8 +154,14 @@ class TenantStream:
 
     async def _recover(self, error: Exception) -> bool:
         decision = _decide(error)
+        delay = self._retry_delay(decision)
+        RETRIES.labels("listener", decision.value).inc()
         self.log.warning(
-            "subscription interrupted", decision=decision.value, error=_describe(error)
+            "subscription interrupted",
+            decision=decision.value,
+            error=_describe(error),
+            failures_in_row=self._failures,
+            retry_in=round(delay, 2),
         )
         if decision in (Decision.CONFIG_ERROR, Decision.FATAL):
             self.log.error(
@@ -137,14 +172,27 @@ class TenantStream:
             return False
         if decision is Decision.CATCH_UP:
             self._plan_catch_up(error)
-        delay = BACKOFF_DELAY if decision is Decision.BACKOFF else RESUBSCRIBE_DELAY
         await self.deps.sleep(delay)
         return True
+
+    def _retry_delay(self, decision: Decision) -> float:
+        """Capped exponential backoff over the failures in a row; a session that stayed
+        subscribed `healthy_after` seconds starts the count again."""
+        since = self._subscribed_at
+        healthy = since is not None and self.deps.now() - since >= self.deps.healthy_after
+        self._failures = 1 if healthy else self._failures + 1
+        self._subscribed_at = None
+        if decision is Decision.BACKOFF:
+            return self.deps.quota_backoff
+        return backoff(
+            self._failures, self.deps.retry_base, self.deps.retry_cap, self.deps.random()
+        )
 
     def _plan_catch_up(self, error: Exception) -> None:
         channel = _subscription_of(error)
         for name in [channel] if channel in self.channels else list(self.channels):
             checkpointer = self._checkpointers[name]
+            checkpointer.forget_unacknowledged()  # nothing in flight may bring the old id back
             saved = self._saved(checkpointer)
             self.deps.checkpoints.pop(checkpointer.key, None)
             checkpointer.acknowledged = None
@@ -156,25 +204,38 @@ class TenantStream:
             await self._describe()
         client = self._client()
         await client.open()
-        ticker = asyncio.create_task(self._tick())
         try:
             for channel in self.channels:
                 await client.subscribe(channel)
             self.log.info("subscribed", channels=sorted(self.channels))
             SUBSCRIPTION_UP.labels(self.config.tenant).set(1)
+            self._subscribed_at = self.deps.now()
             await self._run_catch_ups()
-            async for message in client:
-                await self._handle(message)
+            await _first_of(self._read(client), self._tick())
         finally:
             SUBSCRIPTION_UP.labels(self.config.tenant).set(0)
-            ticker.cancel()
             await client.close()
+
+    async def _read(self, client: StreamingClient) -> None:
+        async for message in client:
+            await self._handle(message)
 
     async def _describe(self) -> None:
         """Each synced object's types on `sf.schemas` before the first change of it."""
-        describes = await self.schemas.publish_all(self.config.synced_objects())
+        try:
+            describes = await self.schemas.publish_all(self.config.synced_objects())
+        except SalesforceApiError as e:
+            _raise_kafkas(e)
+            raise
         self._check_config(describes)
         self._described = True
+
+    async def _ensure_schemas(self, changes: list[SalesforceChange]) -> None:
+        try:
+            await self.schemas.ensure(changes)
+        except SalesforceApiError as e:
+            _raise_kafkas(e)
+            raise
 
     def _check_config(self, describes: Describes) -> None:
         """What the tenant config names that the org lacks or cannot compare as asked (a config
@@ -188,11 +249,15 @@ class TenantStream:
         CONFIG_PROBLEMS.labels(self.config.tenant).set(len(problems))
 
     async def _tick(self) -> None:
-        """Checkpoints also move while no new event arrives."""
+        """Checkpoints also move while no new event arrives, the session's replay positions with
+        them (a handshake the CometD client makes by itself resumes from there), and a tenant
+        whose changes Kafka stopped acknowledging stops even when no new event comes."""
         while True:
             await asyncio.sleep(self.deps.checkpoint_interval)
-            for checkpointer in self._checkpointers.values():
-                checkpointer.advance()
+            self.kafka.check(self._checkpointers.values())
+            for channel, checkpointer in self._checkpointers.items():
+                if checkpointer.acknowledged is not None and self._replay is not None:
+                    self._replay.positions[channel] = checkpointer.acknowledged.replay_id
 
     def _positions(self) -> dict[str, int]:
         """Where each channel resumes: the newest acknowledged change, else the stored
@@ -203,6 +268,8 @@ class TenantStream:
         tenant already streamed other channels, the object was added to its config, and the
         session loads its existing records by query once it is subscribed."""
         positions = {}
+        for checkpointer in self._checkpointers.values():
+            checkpointer.forget_unacknowledged()  # the last session's sends: received again
         streamed = any(self._saved(c) is not None for c in self._checkpointers.values())
         for channel, checkpointer in self._checkpointers.items():
             saved = self._saved(checkpointer)
@@ -219,10 +286,10 @@ class TenantStream:
         return checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
 
     def _client(self) -> StreamingClient:
-        positions = self._positions()
+        self._replay = CheckpointReplay(self._positions())
         client = StreamingClient(
             StreamingAuthenticator(self.deps.authenticator),
-            replay=CheckpointReplay(positions),
+            replay=self._replay,
             replay_storage_policy=ReplayMarkerStoragePolicy.MANUAL,
             connection_timeout=self.deps.connection_timeout,
         )
@@ -254,7 +321,7 @@ class TenantStream:
     async def _publish(
         self, channel: str, changes: list[SalesforceChange], replay_id: int, commit_ts: int
     ) -> None:
-        await self.schemas.ensure(changes)
+        await self._ensure_schemas(changes)
         futures = self._send(changes)
         self.published += len(futures)
         MESSAGES_OUT.labels("listener", self.config.tenant).inc(len(futures))
@@ -262,11 +329,7 @@ class TenantStream:
         if checkpointer is None:
             return
         checkpointer.track(replay_id, commit_ts, _all(futures))
-        checkpointer.advance()
-        if checkpointer.in_flight > self.deps.max_in_flight:
-            await asyncio.sleep(0)  # let delivery reports land before taking more
-        if (error := checkpointer.failed()) is not None:
-            raise SalesforceApiError(f"Kafka refused a change: {error}", Decision.RETRY)
+        await self.kafka.keep_up(checkpointer)  # the next event only while Kafka keeps up
 
     def _send(self, changes: list[SalesforceChange]) -> list[asyncio.Future[Any]]:
         topic = self.deps.topics.sf_changes
@@ -280,7 +343,18 @@ class TenantStream:
         self.log.warning("malformed change event sent to the DLQ", reason=reason)
         DLQ_MESSAGES.labels("listener", self.config.tenant).inc()
         topic = self.deps.topics.dlq(self.deps.topics.sf_changes)
-        await self.deps.producer.send(topic, self.config.tenant, letter.encode())
+        await self._acknowledged(
+            self.deps.producer.send(topic, self.config.tenant, letter.encode())
+        )
+
+    async def _acknowledged(self, sent: Awaitable[Any]) -> None:
+        """A send the stream waits for (a dead letter, a catch-up): as long as `ack_timeout`."""
+        try:
+            await asyncio.wait_for(sent, self.deps.ack_timeout)
+        except TimeoutError as e:
+            raise KafkaUnacknowledged(f"no acknowledgement in {self.deps.ack_timeout} s") from e
+        except DeliveryFailed as e:
+            raise refusal(e) from e
 
     # --- REST reads ----------------------------------------------------------------------------
 
@@ -304,26 +378,58 @@ class TenantStream:
     async def _run_catch_ups(self) -> None:
         for channel, since in list(self._catch_up.items()):
             changes = await asyncio.to_thread(self._resync, self.channels[channel], since)
-            await self.schemas.ensure(changes)
+            await self._ensure_schemas(changes)
             futures = self._send(changes)
-            await asyncio.gather(*futures)
+            await self._acknowledged(asyncio.gather(*futures))
             self.published += len(futures)
             del self._catch_up[channel]
             self.log.info("caught up by query", channel=channel, changes=len(changes))
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    def _write_checkpoint(self, key: str, checkpoint: Checkpoint) -> None:
+    def _write_checkpoint(self, key: str, checkpoint: Checkpoint) -> asyncio.Future[Any]:
         self.deps.checkpoints[key] = checkpoint
-        self.deps.producer.send(self.deps.topics.sf_checkpoints, key, checkpoint.encode())
+        return self.deps.producer.send(self.deps.topics.sf_checkpoints, key, checkpoint.encode())
+
+    def _probe(self) -> asyncio.Future[Any] | None:
+        """A send whose acknowledgement shows Kafka is back: a saved checkpoint written again
+        (the same value, so it moves nothing); None when the tenant has none yet."""
+        for checkpointer in self._checkpointers.values():
+            if (saved := self._saved(checkpointer)) is not None:
+                return self._write_checkpoint(checkpointer.key, saved)
+        return None
 
     async def _drain(self) -> None:
-        """On the way out: wait for what is in flight, then write the final checkpoints."""
-        await self.deps.producer.flush()
-        await asyncio.sleep(0)
+        """On the way out: wait for what is in flight, then write the final checkpoints. While
+        Kafka is not acknowledging there is nothing to wait for: what is in flight is received
+        again from the checkpoints by whoever runs the tenant next."""
+        if not self.kafka.waiting:
+            await self.deps.producer.flush()
+            await asyncio.sleep(0)
         for checkpointer in self._checkpointers.values():
             checkpointer.advance(force=True)
-        await self.deps.producer.flush()
+        if not self.kafka.waiting:
+            await self.deps.producer.flush()
+
+
+async def _first_of(*work: Coroutine[Any, Any, None]) -> None:
+    """Run together until the first ends (or raises, which is raised here); the others are
+    cancelled and awaited."""
+    tasks = [asyncio.create_task(w) for w in work]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
+
+
+def _raise_kafkas(error: SalesforceApiError) -> None:
+    """A types publish that Kafka did not take (describes.py wraps it) is Kafka's failure."""
+    if isinstance(error.__cause__, DeliveryFailed):
+        raise refusal(error.__cause__) from error
 
 
 def _all(futures: list[asyncio.Future[Any]]) -> asyncio.Future[Any]:
@@ -339,6 +445,11 @@ def _decide(error: Exception) -> Decision:
         return Decision(error.decision)
     if isinstance(error, ServerError) and error.error:
         return classify(Failure(bayeux=str(error.error)))
+    if isinstance(error, AuthenticationError):
+        # Our StreamingAuthenticator's refusal: the token endpoint's error code or status.
+        response = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
+        if text := str(response.get("error_description", "")):
+            return classify(oauth_failure(text))
     return classify(Failure(network=True))
 
 

@@ -1,10 +1,17 @@
-"""Checkpoints move only over acknowledged changes, in replay order."""
+"""Checkpoints move only over acknowledged changes, in replay order; what was in flight is
+forgotten after a failure (received again); an unreadable record does not stop the read."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
-from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from connectors.kafka.settings import KafkaSettings
+from connectors.kafka.topics import TopicSpec, provision_topics
+from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint, read_checkpoints
 
 
 def test_given_out_of_order_acks_then_the_checkpoint_stops_at_the_first_unacked() -> None:
@@ -70,3 +77,62 @@ def test_given_a_checkpoint_when_encoded_then_it_decodes_equal() -> None:
     assert Checkpoint.decode(Checkpoint(12, 1_700_000_000_000).encode()) == Checkpoint(
         12, 1_700_000_000_000
     )
+
+
+def test_given_sends_in_flight_then_the_wait_is_the_oldest_unacknowledged_ones() -> None:
+    async def scenario() -> list[float]:
+        loop = asyncio.get_running_loop()
+        clock = [10.0]
+        cp = ChannelCheckpointer("acme", "c", lambda _k, _c: None, lambda: clock[0], 0.0)
+        first, second = loop.create_future(), loop.create_future()
+        cp.track(1, 1, first)
+        clock[0] = 12.0
+        cp.track(2, 2, second)
+        clock[0] = 15.0
+        waits = [cp.waiting_for()]
+        first.set_result(None)
+        waits.append(cp.waiting_for())
+        second.set_result(None)
+        waits.append(cp.waiting_for())
+        return waits
+
+    assert asyncio.run(scenario()) == [5.0, 3.0, 0.0]
+
+
+def test_given_a_failed_send_when_forgetting_then_the_checkpoint_keeps_what_was_acknowledged() -> (
+    None
+):
+    async def scenario() -> tuple[int, Checkpoint | None, int, bool]:
+        loop = asyncio.get_running_loop()
+        cp = ChannelCheckpointer("acme", "c", lambda _k, _c: None, lambda: 0.0, 0.0)
+        ok, bad, later, pending = (loop.create_future() for _ in range(4))
+        for n, f in enumerate((ok, bad, later, pending), start=1):
+            cp.track(n, n, f)
+        ok.set_result(None)
+        bad.set_exception(RuntimeError("_MSG_TIMED_OUT"))
+        later.set_result(None)
+        dropped = cp.forget_unacknowledged()
+        # what was in flight and settles later moves nothing: it is received again instead
+        pending.set_result(None)
+        cp.advance()
+        return dropped, cp.acknowledged, cp.in_flight, cp.failed() is None
+
+    assert asyncio.run(scenario()) == (3, Checkpoint(1, 1), 0, True)
+
+
+def test_given_an_unreadable_record_in_the_topic_then_the_others_are_still_read(
+    kafka_settings: KafkaSettings,
+) -> None:
+    # A foreign '{}' once stopped every listener of the shared broker at start-up (KeyError).
+    topic = f"checkpoints-{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(topic, 1, {"cleanup.policy": "compact"})
+    provision_topics(AdminClient(kafka_settings.admin_config()), [spec], 1)
+    producer = Producer(kafka_settings.producer_config())
+    producer.produce(topic, key=b"acme:/data/AccountChangeEvent", value=Checkpoint(9, 99).encode())
+    producer.produce(topic, key=b"probe:x", value=b"{}")
+    producer.produce(topic, key=b"other:/data/AccountChangeEvent", value=b"not json")
+    assert producer.flush(30) == 0
+
+    found = read_checkpoints(kafka_settings.consumer_config(f"cp-{uuid.uuid4().hex[:8]}"), topic)
+
+    assert found == {"acme:/data/AccountChangeEvent": Checkpoint(9, 99)}

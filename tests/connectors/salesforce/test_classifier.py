@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.salesforce.classifier import Decision, Failure, classify
+from connectors.salesforce.classifier import Decision, Failure, classify, oauth_failure
 
 CASES = [
     (Failure(network=True), Decision.RETRY),
@@ -20,6 +20,9 @@ CASES = [
     (Failure(status=403, error_code="API_DISABLED_FOR_ORG"), Decision.CONFIG_ERROR),
     (Failure(status=400, error_code="invalid_grant"), Decision.CONFIG_ERROR),
     (Failure(status=400, error_code="invalid_client_id"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="inactive_user"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="inactive_org"), Decision.CONFIG_ERROR),
+    (Failure(status=400, error_code="rate_limit_exceeded"), Decision.BACKOFF),
     (Failure(status=400, error_code="MALFORMED_QUERY"), Decision.FATAL),
     (Failure(status=400), Decision.FATAL),
     (Failure(bayeux="401::Authentication invalid"), Decision.REAUTH),
@@ -43,3 +46,26 @@ def test_given_a_failure_then_the_decision_is_the_documented_one(
     failure: Failure, decision: Decision
 ) -> None:
     assert classify(failure) is decision
+
+
+# What auth.py's AuthenticationFailed says, and the decision it leads to: an org down for
+# maintenance answers its login with a 503 page (no OAuth error), which must not stop the tenant.
+OAUTH = [
+    ("503: not a JSON answer", Failure(status=503), Decision.RETRY),
+    ("502: token refused", Failure(status=502), Decision.RETRY),
+    (
+        "invalid_client: invalid client credentials",
+        Failure(400, "invalid_client"),
+        Decision.CONFIG_ERROR,
+    ),
+    ("invalid_grant: authentication failure", Failure(400, "invalid_grant"), Decision.CONFIG_ERROR),
+    ("rate_limit_exceeded: too many logins", Failure(400, "rate_limit_exceeded"), Decision.BACKOFF),
+]
+
+
+@pytest.mark.parametrize(("text", "failure", "decision"), OAUTH, ids=[c[0] for c in OAUTH])
+def test_given_a_refused_login_then_its_code_or_status_decides(
+    text: str, failure: Failure, decision: Decision
+) -> None:
+    assert oauth_failure(text) == failure
+    assert classify(oauth_failure(text)) is decision
