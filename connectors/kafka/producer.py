@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -35,6 +36,8 @@ class AsyncProducer:
     def __init__(self, config: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
         self._producer = Producer(config)
         self._loop = loop
+        # told of each delivery report, on the polling thread (health: is it delivering?)
+        self.on_report: Callable[[KafkaError | None], None] = lambda _error: None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._thread.start()
@@ -49,6 +52,7 @@ class AsyncProducer:
         future: asyncio.Future[Message] = self._loop.create_future()
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
+            self.on_report(err)
             self._loop.call_soon_threadsafe(_settle, future, err, msg)
 
         for last in (False, True):

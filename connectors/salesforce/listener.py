@@ -33,9 +33,11 @@ from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.checkpoints import Checkpoint, read_checkpoints
 from connectors.salesforce.errors import SalesforceConnectorError
 from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.readiness import watch
 from connectors.salesforce.settings import ListenerSettings
 from connectors.salesforce.supervisor import RestartPolicy, Supervisor
 from connectors.salesforce.tenant_stream import StreamDeps, TenantStream
+from connectors.telemetry.health import HEALTH, Health
 from schemas.contract import Topics
 from schemas.errors import ConfigError
 from schemas.loader import validate_tenant_config
@@ -59,6 +61,7 @@ class Listener:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     tenants: dict[str, Running] = field(default_factory=dict)
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    health: Health = field(default_factory=lambda: HEALTH)  # /livez and /readyz
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.kafka)
@@ -77,8 +80,11 @@ class Listener:
         tenants = self.settings.tenants_topic or self.topics.gather_tenants
         consumer.subscribe([tenants], on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("listener started", checkpoints=len(self.checkpoints))
+        turn, group = watch(self.health, self)
         try:
             while not stop.is_set():
+                turn.beat()
+                group.observe(consumer)
                 message = await asyncio.to_thread(consumer.poll, 0.5)
                 if message is not None and message.error() is None:
                     await self._config_message(message)
