@@ -47,6 +47,9 @@ KNOWN: dict[str, set[str]] = {
     "gather_sync_config_problems": {"tenant"},
     "gather_sync_records_skipped_total": {"tenant", "object", "reason"},
     "gather_sync_stage_failures_total": STAGE,
+    "gather_sync_waiting": {"stage", "dependency"},
+    "gather_sync_listener_waiting_for_kafka": {"tenant"},
+    "gather_sync_kafka_client_errors_total": {"stage", "code"},
 }
 ALERT_NAMES = {
     "GatherSyncConsumerLagGrowing",
@@ -57,6 +60,7 @@ ALERT_NAMES = {
     "GatherSyncSubscriptionDown",
     "GatherSyncTenantRestarting",
     "GatherSyncConfigMisfitsOrg",
+    "GatherSyncWaitingForDependency",
 }
 SELECTOR = re.compile(r"\b([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}")
 METRIC = re.compile(r"\bgather_sync_\w+")
