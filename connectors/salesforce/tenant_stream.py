@@ -400,16 +400,20 @@ class TenantStream:
         return None
 
     async def _drain(self) -> None:
-        """On the way out: wait for what is in flight, then write the final checkpoints. While
-        Kafka is not acknowledging there is nothing to wait for: what is in flight is received
-        again from the checkpoints by whoever runs the tenant next."""
-        if not self.kafka.waiting:
-            await self.deps.producer.flush()
-            await asyncio.sleep(0)
+        """On the way out: wait for what is in flight, then write the final checkpoints."""
+        await self.deps.producer.flush(self._drain_timeout())
+        await asyncio.sleep(0)
         for checkpointer in self._checkpointers.values():
             checkpointer.advance(force=True)
-        if not self.kafka.waiting:
-            await self.deps.producer.flush()
+        await self.deps.producer.flush(self._drain_timeout())
+
+    def _drain_timeout(self) -> float:
+        """30 s while Kafka keeps acknowledging. None while it does not (the stream is waiting
+        for it, or a send has gone a second unacknowledged): what is in flight is received again
+        from the checkpoints by whoever runs the tenant next, and waiting would only hold up who
+        stops the tenant; a rebalance's revoke waited 60 s here while the broker was away."""
+        late = any(c.waiting_for() > 1.0 for c in self._checkpointers.values())
+        return 0.0 if self.kafka.waiting or late else 30.0
 
 
 async def _first_of(*work: Coroutine[Any, Any, None]) -> None:

@@ -3,7 +3,8 @@ mid-stream (as a rolling restart would) for longer than the producer's delivery 
 stream stops taking Salesforce events (off CometD, said once in the log and in its gauge), its
 checkpoint never passes a change Kafka did not acknowledge, the sends that timed out are not
 lost, and once the broker is back it says so and resumes from its checkpoints: every change
-made before, during and after the outage reaches `sf.changes`."""
+made before, during and after the outage reaches `sf.changes`. A tenant stopped meanwhile (a
+rebalance, a new config) stops at once instead of waiting for Kafka."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ from tests.support.private_broker import PrivateBroker
 DELIVERY_TIMEOUT_MS = 3_000  # shorter than the outage: sends in flight fail (_MSG_TIMED_OUT)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def broker() -> Iterator[PrivateBroker]:
+    """Each test leaves it running."""
     with PrivateBroker() as running:
         yield running
 
@@ -101,3 +103,31 @@ def test_given_the_broker_down_mid_stream_then_the_stream_stops_waits_and_resume
     assert events.count("waiting for Kafka: taking no Salesforce events until it acknowledges") == 1
     assert events.count("Kafka acknowledging again: resuming from the checkpoints") == 1
     assert waits[0]["tenant"] == tenant and seen["outage_s"] > DELIVERY_TIMEOUT_MS / 1000
+
+
+def test_given_the_broker_down_with_sends_in_flight_when_the_tenant_is_stopped_then_at_once(
+    broker: PrivateBroker, org: ThreadedSfsim
+) -> None:
+    # A rebalance's revoke stops the tenant on the consumer's thread: its two drain flushes of
+    # 30 s each held the group's rejoin for a minute while the broker was away.
+    kafka = KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=1)
+
+    async def scenario() -> tuple[int, float]:
+        async with running_stream(org, kafka, a_tenant(org, unique("stopped"))) as streaming:
+            assert await eventually(lambda: polling(org) == 1)
+            await asyncio.to_thread(broker.stop)
+            create(org, 3, "In flight")
+            await asyncio.sleep(3)  # received and sent; the ack timeout (5 s) not yet reached
+            checkpointers = streaming.stream._checkpointers.values()
+            in_flight = sum(c.in_flight for c in checkpointers)
+            started = time.monotonic()
+            streaming.task.cancel()
+            await asyncio.gather(streaming.task, return_exceptions=True)
+            return in_flight, time.monotonic() - started
+
+    try:
+        in_flight, took = asyncio.run(scenario())
+    finally:
+        broker.start()
+
+    assert in_flight >= 1 and took < 5
