@@ -15,7 +15,7 @@ from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce import backfill as engine
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.errors import SalesforceConnectorError
-from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.orgapi import OrgApi, RetryPolicy
 from connectors.salesforce.settings import ListenerSettings
 from schemas.contract import Topics
 from schemas.loader import load_tenant_configs
@@ -47,6 +47,10 @@ def backfill(args: argparse.Namespace) -> int:
             session,
             config.salesforce.api_version,
             sleep=time.sleep,
+            # an org that is down or slow for minutes is waited for, page by page, so the
+            # backfill goes on where it was instead of ending (and starting over when re-run)
+            retry=RetryPolicy(attempts=None),
+            tenant=config.tenant,
         )
         objects = args.objects.split(",") if args.objects else config.synced_objects()
         plans = engine.plan(api, objects, args.bulk_threshold)

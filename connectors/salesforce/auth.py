@@ -47,6 +47,15 @@ class PinnedCASession(requests.Session):
     private CA (sfsim, a proxy) must keep the CA it was given. Proxy variables still apply.
     """
 
+    # Every request gets a timeout unless it names one: requests waits forever by default, and
+    # an org that accepts a connection and never answers would hold a gap re-fetch or a backfill
+    # page for good. (connect, read) seconds; a timeout is a network failure, retried.
+    timeout: tuple[float, float] = (10.0, 120.0)
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -52,7 +53,7 @@ class QuotaGovernor:
 
 @dataclass
 class RetryPolicy:
-    attempts: int = 6
+    attempts: int | None = 6  # None: for as long as it takes (a backfill waits out an outage)
     base_delay: float = 0.5
     max_delay: float = 30.0
     quota_backoff: float = 300.0  # REQUEST_LIMIT_EXCEEDED: wait for the rolling window to move
@@ -76,7 +77,8 @@ class OrgApi:
     _describes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def call(self, action: Callable[[Salesforce], T]) -> T:
-        for attempt in range(self.retry.attempts):
+        tries = range(self.retry.attempts) if self.retry.attempts else itertools.count()
+        for attempt in tries:
             self.sleep(self.governor.delay())
             API_REQUESTS.labels(self.tenant).inc()
             try:

@@ -126,3 +126,43 @@ def test_given_a_bulk_csv_cell_then_it_becomes_the_rest_value(
     kind: str, text: str, value: object
 ) -> None:
     assert typed(kind, text) == value
+
+
+def test_given_an_outage_longer_than_the_default_attempts_when_unlimited_then_it_waits_it_out(
+    sfsim: ThreadedSfsim,
+) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if seconds:
+            slept.append(seconds)
+        if len(slept) == 10:  # the org comes back after ten backoffs
+            sfsim.admin("faults", {"outage": False})
+
+    api = an_api(sfsim, [], retry=RetryPolicy(attempts=None, max_delay=4.0))
+    api.sleep = sleep
+    sfsim.admin("faults", {"outage": True})
+
+    assert api.count("Account") >= 20
+    assert len(slept) == 10 > RetryPolicy().attempts  # type: ignore[operator]
+    assert max(slept) == 4.0  # doubling, capped
+
+
+def test_given_an_org_slower_than_the_read_timeout_then_the_call_times_out_and_is_retried(
+    sfsim: ThreadedSfsim,
+) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if seconds:
+            slept.append(seconds)
+            sfsim.admin("faults", {"slow_seconds": 0})  # answered in time from now on
+
+    api = an_api(sfsim, [])
+    api.count("Account")  # logged in while the org is quick
+    api.session.timeout = (5.0, 0.5)  # type: ignore[attr-defined]
+    api.sleep = sleep
+    sfsim.admin("faults", {"slow_seconds": 2})
+
+    assert api.count("Account") >= 20
+    assert slept == [0.5]  # one timeout, one retry
