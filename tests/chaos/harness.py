@@ -77,6 +77,10 @@ class Run:
         self.quiet_since = 0.0  # monotonic time of the workload's end or the last fault's
         self.malformed: list[str] = []
         self.canaried: set[str] = set()  # contacts a canary changed (Canary.make)
+        # set once a fault is lifted and its canary made; the canaries' waits go on meanwhile,
+        # beside the final comparison
+        self._lifted = {f.index: threading.Event() for f in plan.faults}
+        self._threads: list[threading.Thread] = []
 
     def say(self, *parts: Any) -> None:
         line = " ".join(str(p) for p in parts)
@@ -124,6 +128,8 @@ class Run:
         self.say(f"workload done ({self.report.changes} changes); waiting for the store")
         oracle = apply_rules(configs, org, seeds)
         self._settle(oracle)
+        for thread in self._threads:  # the canaries still waiting: a settled store has them
+            thread.join(timeout=self.plan.profile.catch_up_timeout + 10)
         self._dead_letters(pipeline.prefix)
         self.report.exits = list(stages.exits)
 
@@ -133,17 +139,18 @@ class Run:
         start = time.monotonic()
         workload.start()
         fills = {t: self._backfill(pipeline, t) for t in TENANTS}
-        threads = [
+        self._threads = [
             threading.Thread(target=self._fault, args=(o, injector, org, start), daemon=True)
             for o in self.report.outcomes
         ]
-        for thread in threads:
+        for thread in self._threads:
             thread.start()
         limit = self.plan.profile.seconds * 3 + 600
         if not workload.finished.wait(limit):
             raise TimeoutError(f"the workload did not finish in {limit:.0f} s")
-        for thread in threads:
-            thread.join(timeout=max(1.0, start + limit - time.monotonic()))
+        for o in self.report.outcomes:  # every fault lifted and its canary made
+            if not self._lifted[o.fault.index].wait(max(1.0, start + limit - time.monotonic())):
+                raise TimeoutError(f"fault {o.fault.index} was not lifted in time")
         for tenant, fill in fills.items():
             try:
                 output = fill.communicate(timeout=300)[0]
@@ -182,7 +189,10 @@ class Run:
             outcome.ended = time.monotonic() - start
             self.quiet_since = max(self.quiet_since, time.monotonic())
         rng = random.Random(f"{self.plan.seed}-{fault.index}")
-        canary = Canary.make(org, fault.index, rng, self.canaried)
+        try:
+            canary = Canary.make(org, fault.index, rng, self.canaried)
+        finally:
+            self._lifted[fault.index].set()  # the oracle is computed after every canary
         lifted = time.monotonic()
         if wait_until(lambda: canary.arrived(self.engine), self.plan.profile.catch_up_timeout, 0.5):
             outcome.caught_up = time.monotonic() - lifted

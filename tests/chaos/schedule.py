@@ -59,15 +59,15 @@ SHORT = Profile(
         "scale": (5, 10),
     },
     catch_up_timeout=150,
-    settle_timeout=180,
+    settle_timeout=150,
 )
 
 LONG = Profile(
     name="long",
     changes=100_000,
-    rate=150,
+    rate=100,
     accounts=300,
-    extra_faults=20,
+    extra_faults=12,
     malformed=10,
     durations={
         "kill": (0.5, 15),
