@@ -177,6 +177,7 @@ class Worker:
     ) -> None:
         self.topics, self.partitions = Topics.of(kafka), partitions
         self.settings, self._sleep, self._jitter = settings, sleep, jitter
+        self._solo = asyncio.Lock()  # refused messages are sent again one at a time
         self.app = faust.App(
             settings.app_id,
             broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -440,10 +441,10 @@ class Worker:
                 for m, e in zip(pending, outcomes, strict=True)
                 if isinstance(e, BaseException)
             ]
-            for m, e in failed:
-                if not classify(e).transient:
-                    await self._refused(m, e)
             pending = [m for m, e in failed if classify(e).transient]
+            for m, e in failed:
+                if not classify(e).transient and not await self._alone(m):
+                    pending.append(m)  # on its own, it failed for a transient reason
             if pending:
                 attempt += 1
                 await self._send_failed(pending[0].tenant, failed[0][1], attempt, len(pending))
@@ -467,6 +468,22 @@ class Worker:
         await self._sleep(
             backoff(attempt, self.settings.retry_base, self.settings.retry_cap, self._jitter())
         )
+
+    async def _alone(self, out: Out) -> bool:
+        """A message the broker refused, sent once more on its own: a batch too large for its
+        topic is refused whole, every message in it with the one that made it too large. One
+        at a time, so two refused messages do not meet in a batch again. True when it is
+        settled: sent, or refused again and dead-lettered."""
+        async with self._solo:
+            try:
+                await self._send_one(out)
+                return True
+            except Exception as e:  # a cancellation is not caught: the agent is stopping
+                error = e
+        if classify(error).transient:
+            return False
+        await self._refused(out, error)
+        return True
 
     async def _refused(self, out: Out, error: BaseException) -> None:
         """The broker refused the message itself (too large, invalid): sending it again would

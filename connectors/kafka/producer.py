@@ -36,6 +36,7 @@ class AsyncProducer:
     def __init__(self, config: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
         self._producer = Producer(config)
         self._loop = loop
+        self._alone = asyncio.Lock()
         # told of each delivery report, on the polling thread (health: is it delivering?)
         self.on_report: Callable[[KafkaError | None], None] = lambda _error: None
         self._stop = threading.Event()
@@ -68,6 +69,13 @@ class AsyncProducer:
                 # Serve the delivery reports already in (non-blocking), which may free room.
                 self._producer.poll(0)
         return future
+
+    async def send_alone(self, topic: str, key: str, value: bytes) -> Message:
+        """Send once more, one at a time, and wait for the acknowledgement. The broker refuses a
+        batch too large for its topic whole (librdkafka does not split it), so a message
+        refused beside a larger one is sent again on its own before it counts as refused."""
+        async with self._alone:
+            return await self.send(topic, key, value)
 
     def _poll(self) -> None:
         while not self._stop.is_set():

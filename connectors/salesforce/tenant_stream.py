@@ -29,6 +29,8 @@ from aiosfstream_ng.client import ReplayMarkerStoragePolicy
 from aiosfstream_ng.exceptions import AiosfstreamException, AuthenticationError, ServerError
 
 from connectors.backoff import backoff
+from connectors.kafka.failures import KafkaFailure
+from connectors.kafka.failures import classify as kafka_failure
 from connectors.kafka.producer import AsyncProducer, DeliveryFailed
 from connectors.salesforce.auth import Authenticator
 from connectors.salesforce.checkpoints import ChannelCheckpointer, Checkpoint
@@ -58,6 +60,7 @@ from schemas.org_check import check_against_org
 from schemas.tenant import TenantConfig
 
 ALL_RETAINED = -2
+DLQ_ORIGINAL_BYTES = 64 * 1024  # of a change Kafka refused, kept in its dead letter
 
 
 def channel_of(obj: str) -> str:
@@ -333,9 +336,37 @@ class TenantStream:
 
     def _send(self, changes: list[SalesforceChange]) -> list[asyncio.Future[Any]]:
         topic = self.deps.topics.sf_changes
-        return [
-            self.deps.producer.send(topic, c.key, c.model_dump_json().encode()) for c in changes
-        ]
+        sent: list[asyncio.Future[Any]] = []
+        for change in changes:
+            value = change.model_dump_json().encode()
+            future = self.deps.producer.send(topic, change.key, value)
+            sent.append(asyncio.ensure_future(self._or_dead_letter(change.key, value, future)))
+        return sent
+
+    async def _or_dead_letter(self, key: str, value: bytes, sent: Awaitable[Any]) -> Any:
+        """The broker's acknowledgement. When it refuses the change itself (too large for the
+        topic), the change is sent once more on its own (it may only have shared a batch with
+        a larger one), and if refused again its dead letter is sent instead, so the checkpoint
+        moves past it and the stream does not restart on it forever. Any other failure is
+        raised as it was."""
+        topic = self.deps.topics.sf_changes
+        try:
+            return await sent
+        except DeliveryFailed as e:
+            if kafka_failure(e.error).failure is not KafkaFailure.BAD_MESSAGE:
+                raise
+        try:
+            return await self.deps.producer.send_alone(topic, key, value)
+        except DeliveryFailed as e:
+            verdict = kafka_failure(e.error)
+            if verdict.failure is not KafkaFailure.BAD_MESSAGE:
+                raise
+            reason = f"refused by Kafka ({verdict.reason}): {e}"
+        self.log.warning("change sent to the DLQ", key=key, reason=reason)
+        DLQ_MESSAGES.labels("listener", self.config.tenant).inc()
+        letter = DeadLetter.of("listener.publish", reason, value[:DLQ_ORIGINAL_BYTES])
+        topic = self.deps.topics.dlq(self.deps.topics.sf_changes)
+        return await self.deps.producer.send(topic, key, letter.encode())
 
     async def _dead_letter(self, message: dict[str, Any], reason: str) -> None:
         """The raw message and why it failed, keyed by the tenant (its record is unknown)."""
