@@ -148,6 +148,7 @@ def _wait(futures: Mapping[Any, Future[Any]], name: str, timeout: float) -> None
             raise TopicProvisionError(f"cannot update topic {name}: {e}") from e
 
 
-def provision_contract_topics(settings: KafkaSettings) -> ProvisionReport:
+def provision_contract_topics(settings: KafkaSettings, timeout: float = 30.0) -> ProvisionReport:
     admin = AdminClient(settings.admin_config())
-    return provision_topics(admin, contract_topics(settings), settings.replication_factor)
+    specs = contract_topics(settings)
+    return provision_topics(admin, specs, settings.replication_factor, timeout)

@@ -71,7 +71,7 @@ class Listener:
         self._loop = loop
         # The topics it writes (sf.schemas among them) exist before its first produce.
         # Both wait out a broker that is down or restarting, saying so (`connectors.retrying`).
-        await asyncio.to_thread(self._patiently, provision_contract_topics, "provision topics")
+        await asyncio.to_thread(self._patiently, _provision, "provision topics")
         self.producer = AsyncProducer(self.kafka.producer_config(), loop)
         self.checkpoints = await asyncio.to_thread(
             self._patiently, lambda _: self._read_checkpoints(), "read checkpoints"
@@ -213,6 +213,11 @@ class Listener:
         for r in running:
             r.task.cancel()
         await asyncio.gather(*(r.task for r in running), return_exceptions=True)
+
+
+def _provision(kafka: KafkaSettings) -> object:
+    # 10 s per attempt: a broker that is away is reported (and retried) within seconds
+    return provision_contract_topics(kafka, timeout=10.0)
 
 
 def _json(value: bytes) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ def synced(store: Engine) -> int:
         return 0  # not migrated yet: the sink is still in its last wait for the database
 
 
+def says(workdir: Path, name: str, line: str) -> bool:
+    return line in whole_log(workdir, name)
+
+
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     running = Services(tmp_path).start()
@@ -62,9 +67,13 @@ def test_given_broker_and_database_unreachable_at_start_then_each_stage_waits_an
 
             exited = {n: p.returncode for n, p in pipeline.named.items() if p.poll() is not None}
             assert exited == {}, {n: pipeline.log(n) for n in exited}
-            assert "waiting for kafka" in whole_log(tmp_path, "worker")
-            assert "waiting for kafka" in whole_log(tmp_path, "listener")
-            assert "waiting for database" in whole_log(tmp_path, "sink")
+            for stage, line in [
+                ("worker", "waiting for kafka"),
+                ("listener", "waiting for kafka"),
+                ("sink", "waiting for database"),
+            ]:
+                said = partial(says, tmp_path, stage, line)
+                assert wait_until(said, timeout=30), stage
 
             for proxy in PROXIES:
                 services.toxiproxy.enabled(proxy, True)
