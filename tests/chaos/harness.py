@@ -109,6 +109,7 @@ class Run:
                 self._pipeline(org, pipeline, stages, seeds)
             finally:
                 stages.close()
+                self.report.exits = list(stages.exits)
                 pipeline.__exit__(None, None, None)
                 self.report.evidence = evidence(self.workdir, list(pipeline.named))
 
@@ -131,7 +132,6 @@ class Run:
         for thread in self._threads:  # the canaries still waiting: a settled store has them
             thread.join(timeout=self.plan.profile.catch_up_timeout + 10)
         self._dead_letters(pipeline.prefix)
-        self.report.exits = list(stages.exits)
 
     def _workload(self, org: ThreadedSfsim, pipeline: Pipeline, stages: Stages) -> None:
         workload = Workload(org, self.plan)
@@ -194,8 +194,11 @@ class Run:
         finally:
             self._lifted[fault.index].set()  # the oracle is computed after every canary
         lifted = time.monotonic()
-        if wait_until(lambda: canary.arrived(self.engine), self.plan.profile.catch_up_timeout, 0.5):
+        timeout = self.plan.profile.catch_up_timeout
+        if wait_until(lambda: canary.arrived(self.engine, org), timeout, 0.5):
             outcome.caught_up = time.monotonic() - lifted
+        else:
+            outcome.missing = canary.missing(self.engine, org)
         self.say(f"fault {fault.index} {fault.kind}: caught up after {outcome.caught_up} s")
 
     def _settle(self, oracle: Oracle) -> None:

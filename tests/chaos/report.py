@@ -23,6 +23,7 @@ class Outcome:
     ended: float | None = None
     caught_up: float | None = None  # seconds after `ended`; None: not within the timeout
     error: str = ""  # the harness could not inject it
+    missing: list[str] = field(default_factory=list)  # canaries not arrived at the timeout
 
     def window(self, timeout: float) -> tuple[float, float]:
         """From the fault's start until the store caught up after it."""
@@ -111,6 +112,12 @@ class Report:
             " caught up  overlapped",
         ]
         lines += [o.row(self.catch_up_timeout, self.outcomes) for o in self.outcomes]
+        lines += [
+            f"  fault {o.fault.index}, canaries not in the store after {self.catch_up_timeout:.0f}"
+            f" s (a measure, not a verdict): {'; '.join(o.missing[:4])}"
+            for o in self.outcomes
+            if o.missing
+        ]
         if self.failures:
             lines += ["", "failures:", *[f"  - {f}" for f in self.failures]]
             lines += [f"  differs: {d}" for d in self.differences[:20]]

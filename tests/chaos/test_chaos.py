@@ -37,4 +37,3 @@ def test_given_one_fault_of_each_kind_during_the_workload_then_the_store_equals_
     assert report.passed, report.render()
     assert report.changes == SHORT.changes
     assert report.compared_rows > 300  # not a vacuous comparison
-    assert all(o.caught_up is not None for o in report.outcomes), report.render()
