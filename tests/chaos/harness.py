@@ -112,6 +112,7 @@ class Run:
                 self.report.exits = list(stages.exits)
                 pipeline.__exit__(None, None, None)
                 self.report.evidence = evidence(self.workdir, list(pipeline.named))
+                self.engine.dispose()
 
     def _pipeline(
         self, org: ThreadedSfsim, pipeline: Pipeline, stages: Stages, seeds: list[dict[str, Any]]

@@ -2,8 +2,8 @@
 (the run's own broker and database, so the restarts disturb no other test), two tenants, each
 stage as two replicas, a seeded workload of a few thousand changes with a backfill of each tenant
 racing it, and one fault of each kind at random times (kill -9 of each stage, a broker restart, a
-PostgreSQL restart, a Salesforce outage, latency, connection resets and a 30 s partition between
-a stage and Kafka or PostgreSQL, a replica added and one taken away).
+PostgreSQL restart, a Salesforce outage and a slow Salesforce, latency, connection resets and a
+30 s partition between a stage and Kafka or PostgreSQL, a replica added and one taken away).
 
 The long run (100,000 changes, more faults) is `make chaos` (`python -m tests.chaos`); it is no
 test function, so pytest never collects it. CHAOS_SEED=<seed> runs a seed's plan and workload
