@@ -11,6 +11,7 @@ https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Supervisor:
                 await stream.run()
                 return  # the stream stopped itself on a decision, and logged why
             except Exception as e:
+                _unless_cancelled(e)
                 attempt = next_attempt(attempt + 1, self.now() - started, self.policy)
                 delay = self.policy.delay(attempt, self.random())
                 SUBSCRIPTION_UP.labels(tenant).set(0)
@@ -76,6 +78,17 @@ class Supervisor:
                 )
             await self.sleep(delay)
             stream = self.renew(stream)
+
+
+def _unless_cancelled(error: Exception) -> None:
+    """The supervisor was cancelled (the tenant is being stopped: a rebalance, a new config) and
+    the stream turned the cancellation into another error on the way out: aiohttp's timeout
+    context raises TimeoutError when a request is cancelled after its timer fired. Restarting
+    would swallow the stop: the listener's revoke then waited 120 s for a tenant that never
+    stopped and the whole group with it (seen in the chaos suite, seed 2024)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
 
 
 def _raised_at(error: BaseException) -> str:

@@ -3,6 +3,7 @@ capped, jittered backoff, counted and logged; against sfsim and the real broker 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from connectors.kafka.settings import KafkaSettings
-from connectors.salesforce.supervisor import RestartPolicy, next_attempt
+from connectors.salesforce.supervisor import RestartPolicy, Supervisor, next_attempt
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
@@ -144,3 +145,48 @@ def test_given_a_stream_that_raises_mid_traffic_then_it_restarts_and_every_chang
     assert metric("gather_sync_tenant_restarts_total", tenant) == 1.0
     assert org.admin("state")["faults"]["malformed_describes"] == 0
     assert up.seen[:4] == [None, 1.0, 0.0, 1.0]  # down during the restart's gap, then up
+
+
+class _TurnsCancelIntoTimeout:
+    """A stream that, cancelled mid-request, raises TimeoutError as aiohttp's timer does."""
+
+    def __init__(self) -> None:
+        self.config = a_tenant_config_stub()
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs > 1:
+            return  # restarted: end, so a failing test ends too
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise TimeoutError from None
+
+
+def a_tenant_config_stub() -> object:
+    return type("Config", (), {"tenant": unique("cancelled")})()
+
+
+def test_given_a_stream_that_turns_its_cancel_into_another_error_then_the_supervisor_stops() -> (
+    None
+):
+    stream = _TurnsCancelIntoTimeout()
+
+    async def stop_it() -> bool:
+        supervisor = Supervisor(
+            stream,  # type: ignore[arg-type]
+            lambda failed: failed,
+            POLICY,
+            sleep=asyncio.sleep,
+            random=lambda: 0.0,
+            now=time.monotonic,
+        )
+        task = asyncio.create_task(supervisor.run())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.wait([task], timeout=5)
+        return task.cancelled()
+
+    assert asyncio.run(stop_it())  # stopped, not restarted after a backoff
+    assert stream.runs == 1
