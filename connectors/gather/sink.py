@@ -322,8 +322,10 @@ class Sink:
     ) -> None:
         self.stats.consumer_errors += 1
         CONSUMER_ERRORS.labels("sink", error.name()).inc()
+        # a transient one (a coordinator moving, a rebalance) is handled: the batch is read
+        # again; a warning, so an error line means something an operator must look at
         _log_per_tenant(
-            log.error,
+            log.warning if classify_kafka(error).transient else log.error,
             "Kafka consumer error",
             tenants,
             topic=topic,
