@@ -41,7 +41,7 @@ from tests.chaos.workload import (
 )
 from tests.connectors.salesforce.harness import wait_until
 from tests.e2e.oracle import Oracle, apply_rules, compared, differences, seed_accounts
-from tests.e2e.pipeline import REPO, Pipeline
+from tests.e2e.pipeline import Pipeline, backfill
 from tests.spec.product import read_store
 from tests.support.topics import read_all
 
@@ -139,7 +139,7 @@ class Run:
         injector = Injector(self.services, stages, org)
         start = time.monotonic()
         workload.start()
-        fills = {t: self._backfill(pipeline, t) for t in TENANTS}
+        fills = {t: backfill(pipeline, t) for t in TENANTS}
         self._threads = [
             threading.Thread(target=self._fault, args=(o, injector, org, start), daemon=True)
             for o in self.report.outcomes
@@ -164,16 +164,6 @@ class Run:
         self.report.workload = workload.digest()
         self.quiet_since = max(self.quiet_since, workload.finished_at)
         self.malformed = list(workload.malformed)
-
-    def _backfill(self, pipeline: Pipeline, tenant: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "backfill", "--tenant", tenant],
-            cwd=REPO,
-            env=pipeline.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
 
     def _fault(
         self, outcome: Outcome, injector: Injector, org: ThreadedSfsim, start: float

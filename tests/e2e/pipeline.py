@@ -156,6 +156,18 @@ class Pipeline:
         return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
 
 
+def backfill(pipeline: Pipeline, tenant: str) -> subprocess.Popen[str]:
+    """`gather-sync backfill --tenant T` started beside the running pipeline (it races it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "backfill", "--tenant", tenant],
+        cwd=REPO,
+        env=pipeline.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def _members(admin: AdminClient, group: str) -> int:
     """How many consumers the group has now (0 while it rebalances or is empty)."""
     found = admin.describe_consumer_groups([group])[group].result(timeout=10)

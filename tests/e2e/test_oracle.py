@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -40,7 +39,7 @@ from tests.e2e.oracle import (
     seed_accounts,
     unexercised,
 )
-from tests.e2e.pipeline import REPO, Pipeline
+from tests.e2e.pipeline import Pipeline, backfill
 from tests.spec.product import read_store
 
 SCHEMA = """
@@ -129,17 +128,6 @@ def gather_accounts(org: ThreadedSfsim) -> list[dict[str, Any]]:
         for n, i in enumerate(ids)
         if n % 3
     ]
-
-
-def backfill(pipeline: Pipeline, tenant: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "backfill", "--tenant", tenant],
-        cwd=REPO,
-        env=pipeline.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules_on_the_final_org(
