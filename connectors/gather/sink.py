@@ -127,7 +127,7 @@ class Sink:
             while not stop.is_set():
                 loop.beat()
                 group.observe(consumer)
-                messages = consumer.consume(self.settings.batch_size, self.settings.poll_timeout)
+                messages = _take(consumer, self.settings.batch_size, self.settings.poll_timeout)
                 batch = self._readable(messages)
                 if batch and self._done(batch, stop, wait):
                     self._commit(consumer, batch)  # the database committed first
@@ -352,6 +352,17 @@ class Sink:
             attempt=attempt,
             retry_in=round(delay, 3),
         )
+
+
+def _take(consumer: Consumer, most: int, timeout: float) -> list[Message]:
+    """A batch as soon as anything arrives: the first message is waited for (up to `timeout`),
+    the rest is what the client has fetched already. `consume(most, timeout)` waited the whole
+    timeout for a full batch, so an idle sink held each change for up to SINK_POLL_TIMEOUT;
+    now a batch is as large as the load makes it."""
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    return [first, *consumer.consume(most - 1, 0)] if most > 1 else [first]
 
 
 def _log_per_tenant(

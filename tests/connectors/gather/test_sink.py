@@ -264,3 +264,22 @@ def retries(reason: str) -> float:
 def consumer_errors(code: str) -> float:
     labels = {"stage": "sink", "code": code}
     return REGISTRY.get_sample_value("gather_sync_consumer_errors_total", labels) or 0.0
+
+
+def test_given_a_long_poll_timeout_when_one_upsert_arrives_then_it_is_written_without_waiting_it(
+    kafka_settings: KafkaSettings,
+    postgres_engine: Engine,
+) -> None:
+    t = ready(kafka_settings, postgres_engine)
+    tenant = f"prompt-{uuid.uuid4().hex[:8]}"
+    start_at_the_end(kafka_settings, f"sink-{tenant}")
+    sink = a_sink(kafka_settings, postgres_engine, f"sink-{tenant}")
+    sink.settings = sink.settings.model_copy(update={"poll_timeout": 12.0, "batch_size": 500})
+    with running(sink):
+        produce(kafka_settings, t.gather_accounts, [encoded(account(tenant, 1))])
+        assert wait_until(lambda: ids(postgres_engine, tenant) == ["acct-1"], timeout=60)
+        produce(kafka_settings, t.gather_accounts, [encoded(account(tenant, 2))])
+        # in the group and polling: a batch of one is written when it comes, not once 500
+        # messages or the 12 s poll timeout are reached
+        written = wait_until(lambda: len(ids(postgres_engine, tenant)) == 2, timeout=6)
+    assert written
