@@ -35,6 +35,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,9 +221,24 @@ def scenario_e2e(ctx: Context) -> dict[str, Any]:
     time.sleep(a.warmup)
     start_ms = time.time() * 1000
     end_ms = start_ms + a.seconds * 1000
-    delays = sample_delays(stage.database_url, start_ms, end_ms, a.seconds + a.drain)
+    replay_ids = [sfsim_state(credentials)["last_replay_id"]]
+    delays = sample_delays(
+        stage.database_url,
+        (start_ms, end_ms),
+        a.seconds + a.drain,
+        lambda: replay_ids.append(sfsim_state(credentials)["last_replay_id"]),
+    )
+    events = replay_ids[-1] - replay_ids[0]
+    if not delays.written:
+        # nothing of the window reached the store within the drain: a failed run, not 0 ms
+        raise RuntimeError(
+            f"0 of the window's row versions reached the store within {a.drain:g} s "
+            f"({events} change events made at {events / a.seconds:.0f}/s)"
+        )
     result = {
         "rate": a.rate,
+        "achieved_rate": events / a.seconds,
+        "events": events,
         "seconds": a.seconds,
         "rows": len(delays.written),
         "written_ms": summary(delays.written),
@@ -245,17 +261,23 @@ def wait_stable(ctx: Context, group: str) -> bool:
     return kit.wait_for(lambda: kit.group_stable(admin, group), 180, 1)
 
 
-def sample_delays(url: str, start_ms: float, end_ms: float, seconds: float) -> Delays:
+def sample_delays(
+    url: str, window: tuple[float, float], seconds: float, at_window_end: Callable[[], object]
+) -> Delays:
     """Poll the store every 0.2 s; each (row, newest version) committed in the window counts
-    once. Rows written later than `seconds` from now are not waited for."""
-    since = datetime.fromtimestamp(start_ms / 1000, UTC)
-    delays = Delays()
+    once. Rows written later than `seconds` from now are not waited for. `at_window_end` runs
+    once when the window closes (to read how many changes sfsim made in it)."""
+    since = datetime.fromtimestamp(window[0] / 1000, UTC)
+    delays, ended = Delays(), False
     deadline = time.monotonic() + seconds
     with psycopg.connect(kit.libpq(url), autocommit=True) as db:
         while time.monotonic() < deadline:
             polled_ms = time.time() * 1000
+            if not ended and polled_ms >= window[1]:
+                at_window_end()
+                ended = True
             for row in db.execute(CHANGED_ROWS, {"since": since}).fetchall():
-                record(delays, row, (start_ms, end_ms), polled_ms)
+                record(delays, row, window, polled_ms)
             time.sleep(0.2)
     return delays
 
@@ -273,8 +295,6 @@ def record(delays: Delays, row: Any, window: tuple[float, float], polled_ms: flo
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
     cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values
     return {"p50": cuts[49] if len(cuts) > 1 else cuts[0], "p99": cuts[-1], "max": max(values)}
 
@@ -654,7 +674,10 @@ def _loads(r: dict[str, Any]) -> str:
 
 
 def _e2e_rows(r: dict[str, Any]) -> list[str]:
-    size = f"{r['rate']:g} changes/s in the org for {r['seconds']:g} s; {r['rows']} row versions"
+    size = (
+        f"{r['rate']:g} changes/s asked, {r['achieved_rate']:.0f}/s made ({r['events']} change "
+        f"events) in {r['seconds']:g} s; {r['rows']} row versions arrived"
+    )
     rss = _rss(r["worker_peak_rss_mib"], r["sink_peak_rss_mib"])
     rows = []
     for label, key in (("store row `updated_at`", "written_ms"), ("seen by a reader", "seen_ms")):
