@@ -19,6 +19,7 @@ from typing import Any
 from connectors.kafka.producer import AsyncProducer, DeliveryFailed
 from connectors.salesforce.classifier import Decision
 from connectors.salesforce.errors import SalesforceApiError
+from connectors.salesforce.kafka_gate import KafkaUnacknowledged
 from connectors.salesforce.orgapi import OrgApi
 from schemas.changes import SalesforceChange
 from schemas.describe import ObjectSchema
@@ -55,6 +56,9 @@ class SchemaPublisher:
     log: Any  # the stream's structlog logger, the tenant bound
     # object -> the last describe's fields plus fields looked up since that it did not list
     expected: dict[str, set[str]] = field(default_factory=dict)
+    # how long a publish waits for Kafka's acknowledgement before the tenant counts as waiting
+    # for Kafka (LISTENER_KAFKA_ACK_TIMEOUT); None waits as long as the delivery timeout
+    ack_timeout: float | None = None
 
     async def publish_all(self, objects: Iterable[str]) -> Describes:
         """At subscribe time: every object's types, acknowledged, before any change of it."""
@@ -80,10 +84,15 @@ class SchemaPublisher:
             self.log.warning("the org has no such object; no types published", object=obj)
             return None
         schema = ObjectSchema(tenant=self.tenant, object=obj, fields=types, read_at=self.clock())
+        sent = self.producer.send(self.topic, schema.key, schema.model_dump_json().encode())
         try:
-            await self.producer.send(self.topic, schema.key, schema.model_dump_json().encode())
+            await asyncio.wait_for(sent, self.ack_timeout)
         except DeliveryFailed as e:
             raise SalesforceApiError(f"Kafka refused {obj}'s types: {e}", Decision.RETRY) from e
+        except TimeoutError as e:
+            raise KafkaUnacknowledged(
+                f"no acknowledgement of {obj}'s types in {self.ack_timeout} s"
+            ) from e
         self.expected[obj] = set(types)
         self.log.info("types published", object=obj, fields=len(types), digest=schema.digest()[:12])
         return types

@@ -112,6 +112,7 @@ class TenantStream:
             self.deps.topics.sf_schemas,
             self.deps.clock,
             self.log,
+            ack_timeout=self.deps.ack_timeout,
         )
         self.channels = {channel_of(o): o for o in self.config.synced_objects()}
         self.kafka = KafkaGate(
