@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.kafka.failures import classify
 from connectors.telemetry.metrics import RETRIES
+from connectors.telemetry.throttle import Throttle
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,7 @@ class SyncPublisher:
         self._clock = clock
         self._fields = fields  # bound on every log line, e.g. tenant=...
         self._again: list[tuple[str, bytes | None, bytes | None]] = []
-        self._logged = 0.0
+        self._throttle = Throttle(WAIT_LOG_EVERY, clock)
         self.acknowledged = 0
         self.resent = 0
         self.failed: list[str] = []
@@ -74,9 +75,7 @@ class SyncPublisher:
             self._produce(topic, key, value)
 
     def _waiting(self, why: str, pending: int) -> None:
-        now = self._clock()
-        if now - self._logged >= WAIT_LOG_EVERY:
-            self._logged = now
+        if self._throttle.passes("waiting")[0]:
             log.warning("waiting for kafka", why=why, pending=pending, **self._fields)
 
     def close(self, timeout: float | None = None) -> int:

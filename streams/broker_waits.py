@@ -21,6 +21,7 @@ from aiokafka.client import AIOKafkaClient
 
 from connectors.kafka.failures import classify
 from connectors.retrying import Patience, apatiently
+from connectors.telemetry.throttle import Throttle
 
 WINDOW = 30.0  # seconds: one line per aiokafka message this often while it repeats
 _original: Callable[[AIOKafkaClient], Any] | None = None
@@ -32,19 +33,13 @@ class Repeats(logging.Filter):
 
     def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self._window, self._clock = window, clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+        self._throttle = Throttle(window, clock)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key, now = (record.name, str(record.msg)), self._clock()
-        passed, held = self._seen.get(key, (float("-inf"), 0))
-        if now - passed < self._window:
-            self._seen[key] = (passed, held + 1)
-            return False
-        self._seen[key] = (now, 0)
-        if held:
-            record.msg = f"{record.msg} [{held} more like this in the last {now - passed:.0f} s]"
-        return True
+        logged, held, since = self._throttle.passes((record.name, str(record.msg)))
+        if logged and held:
+            record.msg = f"{record.msg} [{held} more like this in the last {since:.0f} s]"
+        return logged
 
 
 def install() -> None:

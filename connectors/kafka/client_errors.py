@@ -17,6 +17,7 @@ from confluent_kafka import KafkaError
 
 from connectors.kafka.failures import classify
 from connectors.telemetry.metrics import KAFKA_CLIENT_ERRORS
+from connectors.telemetry.throttle import Throttle
 
 log = structlog.get_logger(__name__)
 
@@ -27,17 +28,14 @@ class ClientErrors:
     def __init__(
         self, stage: str, window: float = WINDOW, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.stage, self._window, self._clock = stage, window, clock
-        self._seen: dict[str, tuple[float, int]] = {}  # code -> (last logged, held back)
+        self.stage, self._throttle = stage, Throttle(window, clock)
 
     def __call__(self, error: KafkaError) -> None:
-        code, now = error.name(), self._clock()
+        code = error.name()
         KAFKA_CLIENT_ERRORS.labels(self.stage, code).inc()
-        logged, held = self._seen.get(code, (float("-inf"), 0))
-        if now - logged < self._window:
-            self._seen[code] = (logged, held + 1)
+        logged, held, _ = self._throttle.passes(code)
+        if not logged:
             return
-        self._seen[code] = (now, 0)
         verdict = classify(error)
         emit = log.warning if verdict.transient else log.error
         emit(
