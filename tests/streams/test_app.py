@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
 from schemas.changes import ChangeType
@@ -27,6 +26,7 @@ from schemas.gather import EntityKind, GatherUpsert
 from tests.builders import a_tenant_config, org_types
 from tests.connectors.salesforce.harness import ChangesReader, wait_until
 from tests.streams.test_evaluator import change
+from tests.support.topics import limit_message_size
 from tests.support.worker import WorkerProcess, provision
 
 ACCOUNT, DEAL, CONTACT = "001Dn0000000001IAA", "006Dn0000000001IAA", "003Dn0000000001IAA"
@@ -299,14 +299,6 @@ def test_given_no_broker_when_the_app_module_is_imported_then_no_app_or_client_i
     assert out.split() == ["True", "False"]  # built on first access of `app`, not at import
 
 
-def _limit_message_size(kafka: KafkaSettings, topic: str, most: int) -> None:
-    entry = ConfigEntry("max.message.bytes", str(most), incremental_operation=AlterConfigOpType.SET)
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    admin = AdminClient(kafka.admin_config())
-    for future in admin.incremental_alter_configs([resource]).values():
-        future.result(timeout=30)
-
-
 @pytest.mark.parametrize("worker", ["memory://"], indirect=True)
 def test_given_an_upsert_too_large_for_its_topic_then_it_goes_to_that_topic_dlq_and_the_rest_flow(
     kafka_settings: KafkaSettings,
@@ -314,7 +306,7 @@ def test_given_an_upsert_too_large_for_its_topic_then_it_goes_to_that_topic_dlq_
 ) -> None:
     tenant = f"big-{uuid.uuid4().hex[:8]}"
     accounts = worker.topics.gather_topic(EntityKind.ACCOUNT)
-    _limit_message_size(kafka_settings, accounts, 2000)
+    limit_message_size(kafka_settings, accounts, 2000)
     org = Org(kafka_settings, worker.topics)
     org.config(tenant, accounts={"sync_mode": "create_new", "id_field": "AccountNumber"})
     big, small = ACCOUNT, "001Dn0000000002IAA"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.kafka.settings import KafkaSettings
 
@@ -30,3 +31,12 @@ def read_all(kafka: KafkaSettings, topics: list[str]) -> list[tuple[bytes, bytes
         found.append((message.key() or b"", message.value() or b""))
     consumer.close()
     return found
+
+
+def limit_message_size(kafka: KafkaSettings, topic: str, most: int) -> None:
+    """Set the topic's max.message.bytes, so a test can make the broker refuse a message."""
+    entry = ConfigEntry("max.message.bytes", str(most), incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    admin = AdminClient(kafka.admin_config())  # kept until the results are in
+    for done in admin.incremental_alter_configs([resource]).values():
+        done.result(timeout=30)

@@ -6,24 +6,15 @@ from __future__ import annotations
 import asyncio
 import os
 
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
-
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import DeadLetter, Topics
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant
 from tests.connectors.salesforce.harness import ChangesReader, event_keys, unique
 from tests.connectors.salesforce.streams import arrived, eventually, polling, running_stream
+from tests.support.topics import limit_message_size
 
 LIMIT = 4000  # bytes sf.changes takes here; a record with a 16 kB description is refused
-
-
-def limit_message_size(kafka: KafkaSettings, topic: str, most: int) -> None:
-    entry = ConfigEntry("max.message.bytes", str(most), incremental_operation=AlterConfigOpType.SET)
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    admin = AdminClient(kafka.admin_config())  # kept until the results are in
-    for done in admin.incremental_alter_configs([resource]).values():
-        done.result(timeout=30)
 
 
 async def stream_a_too_large_change(
