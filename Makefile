@@ -4,6 +4,7 @@
 #   make lint   - ruff and mypy
 #   make stop   - stop the local Kafka broker and PostgreSQL
 #   make chaos  - the long chaos run (faults on a 100,000-change workload; CHAOS_SEED= reruns one)
+#   make profile-<listener|worker|sink|backfill> - a py-spy profile of that stage under load
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,7 +15,8 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener bench-pipeline bench-rebalance helm check-alerts chaos
+.PHONY: test run lint stop services venv schema bench bench-sfsim bench-listener bench-pipeline bench-rebalance helm check-alerts chaos \
+	profile-listener profile-worker profile-sink profile-backfill
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -85,6 +87,29 @@ bench-rebalance: venv
 	deploy/local/kafka.sh start >/dev/null
 	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
 	.venv/bin/python -m bench.rebalance $(BENCH_REBALANCE_ARGS)
+
+# py-spy profiles of one stage under load (issue 13): the raw profile is written to
+# .local/bench/profiles/<stage>-<time>.txt and its top frames (self and inclusive time) printed;
+# `python -m bench.profile_top FILE -n 20` ranks more. PROFILE_ARGS adds options, e.g.
+# `make profile-backfill PROFILE_ARGS="--records 200000"`. worker: the Faust scenario, sink: the
+# sink scenario, backfill: the backfill command of the backfill scenario (bench.pipeline --quick);
+# listener: bench.listener_500 with 100 tenants, sampled over its loaded window.
+PROFILE_SCENARIO_worker := faust
+PROFILE_SCENARIO_sink := sink
+PROFILE_SCENARIO_backfill := backfill
+
+profile-worker profile-sink profile-backfill: profile-%: venv services
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	eval "$$(deploy/local/postgres.sh env)"; export GATHER_DATABASE_URL
+	.venv/bin/python -m bench.pipeline --quick --only $(PROFILE_SCENARIO_$*) --profile $* $(PROFILE_ARGS)
+
+profile-listener: venv
+	deploy/local/kafka.sh start >/dev/null
+	eval "$$(deploy/local/kafka.sh env)"; export KAFKA_BOOTSTRAP_SERVERS
+	mkdir -p .local/bench/profiles
+	out=.local/bench/profiles/listener-$$(date +%Y%m%dT%H%M%S).txt
+	.venv/bin/python -m bench.listener_500 --tenants 100 --profile "$$out" $(PROFILE_ARGS)
+	.venv/bin/python -m bench.profile_top "$$out"
 
 # The chaos suite's long run (issue 12): its own broker, PostgreSQL and Toxiproxy (the shared
 # services only lend their jars and packages), two tenants, each stage as two replicas, 100,000

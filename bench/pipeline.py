@@ -82,7 +82,8 @@ class Context:
     _data: tuple[list[SalesforceChange], list[GatherUpsert]] | None = None
 
     def stage(self, name: str, db: bool) -> kit.Stage:
-        stage = kit.open_stage(self.run, name, self.svc, self.root, self.args.partitions, db)
+        a = self.args
+        stage = kit.open_stage(self.run, name, self.svc, self.root, a.partitions, db, a.profile)
         self.stages.append(stage)
         if stage.database:
             self.databases.append(stage.database)
@@ -738,6 +739,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--e2e-accounts", type=int, default=200, help="e2e: seed accounts")
     parser.add_argument("--partitions", type=int, default=6, help="partitions of data topics")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated processes (listener, worker, sink, backfill) to sample with py-spy "
+        "into .local/bench/profiles/ (their top frames are printed when they stop)",
+    )
     parser.add_argument("--out", type=Path, help="JSON file (.local/bench/pipeline-<time>.json)")
     parser.add_argument(
         "--keep", action="store_true", help="keep topics, databases and process logs"
@@ -747,6 +754,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.only = [s for s in args.only.split(",") if s]
+    args.profile = frozenset(p for p in args.profile.split(",") if p)
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.engine import make_url
 
+from bench import profile_top
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics
 
@@ -97,6 +98,8 @@ class Stage:
     database: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    profile: frozenset[str] = frozenset()  # process names to run under py-spy
+    profiles: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
 
     @property
     def tag(self) -> str:
@@ -136,11 +139,20 @@ class Stage:
         return env | self.extra
 
 
-def open_stage(run: str, name: str, svc: Services, root: Path, partitions: int, db: bool) -> Stage:
-    """A stage with its topics provisioned and, when asked, a fresh database migrated."""
+def open_stage(
+    run: str,
+    name: str,
+    svc: Services,
+    root: Path,
+    partitions: int,
+    db: bool,
+    profile: frozenset[str] = frozenset(),
+) -> Stage:
+    """A stage with its topics provisioned and, when asked, a fresh database migrated; the
+    processes named in `profile` are sampled by py-spy (see `spawn`)."""
     workdir = root / name
     workdir.mkdir(parents=True, exist_ok=True)
-    stage = Stage(run, name, svc, workdir, partitions)
+    stage = Stage(run, name, svc, workdir, partitions, profile=profile)
     if db:
         stage.database = f"bench_{run}_{name}"
         create_database(svc.admin_url, stage.database)
@@ -181,7 +193,35 @@ def spawn(stage: Stage, name: str, args: list[str]) -> subprocess.Popen[bytes]:
             [sys.executable, *args], cwd=REPO, env=env, stdout=log, stderr=log
         )
     stage.processes[name] = process
+    if name in stage.profile:
+        stage.profiles.append(py_spy(process.pid, name))
     return process
+
+
+PROFILES = REPO / ".local/bench/profiles"
+PY_SPY = REPO / ".venv/bin/py-spy"
+
+
+def py_spy(pid: int, name: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """py-spy sampling a process from outside (by pid, so the process gets its signals as
+    without it) until it exits, into .local/bench/profiles/<name>-<time>.txt (raw: one line per
+    stack and its sample count; `python -m bench.profile_top FILE` ranks the frames). It
+    attaches once the interpreter is up; the first second of imports is not sampled."""
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    out = PROFILES / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+    time.sleep(1.0)
+    command = [str(PY_SPY), "record", "--format", "raw", "-o", str(out), "--pid", str(pid)]
+    with (PROFILES / f"{out.stem}.log").open("wb") as log:
+        spy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    return spy, out
+
+
+def profile_summary(out: Path) -> str:
+    if not out.exists():
+        return f"no profile in {out} (py-spy's output: {out.with_suffix('.log')})"
+    with out.open(encoding="utf-8", errors="replace") as lines:
+        stacks = profile_top.parse(lines)
+    return profile_top.render(profile_top.top(stacks), str(out)) if stacks else f"{out}: empty"
 
 
 def stop(stage: Stage) -> None:
@@ -194,6 +234,10 @@ def stop(stage: Stage) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+    for spy, out in stage.profiles:
+        spy.wait(60)  # it writes the profile once the process it samples has exited
+        print(profile_summary(out), flush=True)
+    stage.profiles.clear()
 
 
 def log_problems(stage: Stage) -> dict[str, list[str]]:
