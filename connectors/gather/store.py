@@ -1,15 +1,24 @@
-"""The Gather store: one transaction per batch of upserts, on PostgreSQL or SQLite.
+"""The Gather store: one transaction per batch of upserts, on PostgreSQL or SQLite, set-based.
 
-The store only reads the rows an upsert touches and writes what `rows.merge` shaped. The two
-databases differ in two places, each a method of its own: how update-existing finds a row by a
-trait (PostgreSQL: `traits @> {...}` through the GIN index; SQLite: `json_extract`), and how a
-row is locked for the read-modify-write (PostgreSQL: `FOR UPDATE`; SQLite: the write lock
-its transactions take at BEGIN IMMEDIATE).
+Per batch and table: one read of the rows the batch touches (and one per match trait for
+update-existing), the merge in memory (`plan.fold` over `rows.merge`), and one write of the
+rows that changed. The write stays monotonic under concurrent sinks (two replicas on the same
+partitions during a rebalance) because no row is written from a read another transaction can
+change underneath it:
+
+- rows that exist are read `FOR UPDATE` (PostgreSQL) in key order, so they stay ours until
+  commit, and two batches lock their common rows in the same order (no deadlock);
+- rows that did not exist are inserted `ON CONFLICT DO NOTHING`; a key another sink inserted
+  meanwhile comes back as not inserted, and is read again, locked, merged and written;
+- SQLite transactions begin IMMEDIATE (engine.py): one batch at a time.
+
+The link pass (`links.py`) and freshness run in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,28 +28,31 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
-    and_,
     cast,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
-    update,
+    tuple_,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
+from connectors.gather import links, plan
 from connectors.gather.freshness import advance, newest_commits
-from connectors.gather.rows import Row, merge
+from connectors.gather.plan import Key, Match
 from connectors.gather.schema import accounts, models, records, users
-from schemas.gather import EntityKind, GatherUpsert, Operation, Target
+from schemas.gather import EntityKind, GatherUpsert
 
 TABLES = {EntityKind.ACCOUNT: accounts, EntityKind.USER: users, EntityKind.RECORD: records}
+CHUNK = 1000  # keys per read statement (bind parameters stay far below the drivers' limits)
 
 
 @dataclass
 class ApplyResult:
-    written: int = 0
+    written: int = 0  # rows inserted or changed
     unmatched: int = 0  # update-existing upserts whose Gather entity does not exist (created: none)
     linked: int = 0  # users whose account link was set or moved
     tenants: set[str] = field(default_factory=set)
@@ -48,7 +60,7 @@ class ApplyResult:
 
 
 class SqlStore:
-    """The store on any SQLAlchemy engine; `for_engine` picks the dialect's two differences."""
+    """The store on any SQLAlchemy engine; `for_engine` picks the dialect's differences."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -60,11 +72,14 @@ class SqlStore:
         return SqliteStore(engine)
 
     def apply(self, batch: list[GatherUpsert], now: datetime) -> ApplyResult:
-        result = ApplyResult()
+        result = ApplyResult(tenants={u.tenant for u in batch})
         with self.engine.begin() as db:
-            for upsert in batch:
-                self._apply_one(db, upsert, now, result)
-            result.linked = self._link_accounts(db, batch, now)
+            self._serialize_links(db, links.accounts_touched(batch))
+            for kind, table in TABLES.items():
+                upserts = [u for u in batch if u.kind is kind]
+                if upserts:
+                    self._apply_table(db, kind, table, upserts, now, result)
+            result.linked = links.link(db, batch, now)
             result.newest = newest_commits(batch)
             advance(db, result.newest, now)
         return result
@@ -87,113 +102,134 @@ class SqlStore:
                         )
                     )
 
-    # --- one upsert ----------------------------------------------------------------------------
+    # --- one table of a batch ------------------------------------------------------------------
 
-    def _apply_one(
-        self, db: Connection, upsert: GatherUpsert, now: datetime, result: ApplyResult
+    def _apply_table(
+        self,
+        db: Connection,
+        kind: EntityKind,
+        table: Table,
+        upserts: list[GatherUpsert],
+        now: datetime,
+        result: ApplyResult,
     ) -> None:
-        table = TABLES[upsert.kind]
-        keys = self._keys(db, table, upsert)
-        if not keys:
-            result.unmatched += 1
-            return
-        for key in keys:
-            existing = (
-                db.execute(self._locked(select(table).where(_where(table, key)))).mappings().first()
-            )
-            if upsert.op is Operation.UNDELETE and not _held_data(existing):
-                # an undelete revives an entity; a record never synced has none (at most the
-                # tombstone of a delete the rules sent while it was skipped)
+        touched, unmatched = plan.group(upserts, self._matches(db, table, upserts))
+        result.unmatched += unmatched
+        stored = self._read(db, kind, table, sorted(touched))
+        pending = set(touched)
+        while pending:  # a second round only for keys another sink inserted meanwhile
+            fresh, changed = self._plan(kind, touched, stored, pending)
+            self._update(db, table, changed, now)
+            inserted = self._insert(db, kind, table, fresh, now)
+            result.written += len(changed) + len(inserted)
+            pending = {plan.key_of_row(kind, row) for row in fresh} - inserted
+            stored |= self._read(db, kind, table, sorted(pending))
+
+    def _plan(
+        self,
+        kind: EntityKind,
+        touched: dict[Key, list[GatherUpsert]],
+        stored: dict[Key, dict[str, Any]],
+        keys: Iterable[Key],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(rows to insert, rows to update) for `keys`, in key order; unchanged rows neither."""
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for key in sorted(keys):
+            existing = stored.get(key)
+            before = plan.row_of(existing) if existing else None
+            row = plan.fold(before, touched[key])
+            if row is None or row == before:
                 continue
-            row = merge(_row(existing) if existing else None, upsert)
-            values = row.columns() | {"updated_at": now}
-            if upsert.kind is EntityKind.USER:
-                values["sf_account_id"] = row.sf_account_id
-            if existing is None:
-                db.execute(insert(table).values(**key, **values, created_at=now))
-            else:
-                db.execute(update(table).where(_where(table, key)).values(**values))
-            result.written += 1
-        result.tenants.add(upsert.tenant)
+            (changed if existing else fresh).append(plan.columns(kind, key, row))
+        return fresh, changed
 
-    def _keys(self, db: Connection, table: Table, upsert: GatherUpsert) -> list[dict[str, str]]:
-        base = {"tenant": upsert.tenant} | ({"model": upsert.model} if upsert.model else {})
-        if upsert.target is Target.CREATE:
-            assert upsert.gather_id is not None
-            return [base | {"id": upsert.gather_id}]
-        assert upsert.match_trait is not None
-        found = db.execute(self._match(table, upsert.tenant, upsert.match_trait, upsert.sf_id))
-        return [base | {"id": gather_id} for gather_id in found.scalars()]
+    def _read(
+        self, db: Connection, kind: EntityKind, table: Table, keys: Sequence[Key]
+    ) -> dict[Key, dict[str, Any]]:
+        """The stored rows of `keys`, locked for this transaction, in key order."""
+        columns = [table.c[name] for name in plan.key_columns(kind)]
+        found: dict[Key, dict[str, Any]] = {}
+        for at in range(0, len(keys), CHUNK):
+            query = select(table).where(tuple_(*columns).in_(keys[at : at + CHUNK]))
+            for row in db.execute(self._locked(query.order_by(*columns))).mappings():
+                found[tuple(row[c.name] for c in columns)] = dict(row)
+        return found
 
-    # --- links ---------------------------------------------------------------------------------
+    def _update(
+        self, db: Connection, table: Table, rows: list[dict[str, Any]], now: datetime
+    ) -> None:
+        """Rows that exist and this transaction holds: one statement for all of them."""
+        if not rows:
+            return
+        statement = self._upsert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        values = {name for name in rows[0] if name not in keys} | {"updated_at"}
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in sorted(values)}
+        )
+        db.execute(statement, [row | {"updated_at": now} for row in rows])
 
-    def _link_accounts(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
-        """Users point at the Gather account whose sf_id is their AccountId, whichever of the two
-        was written first: every batch links both ways for the Salesforce ids it touched."""
-        pairs = {
-            (u.tenant, u.account_sf_id)
-            for u in batch
-            if u.kind is EntityKind.USER and u.account_sf_id
-        }
-        pairs |= {(a.tenant, a.sf_id) for a in batch if a.kind is EntityKind.ACCOUNT}
-        self._serialize_links(db, sorted(pairs))
-        linked = 0
-        for tenant, sf_account in pairs:
-            account_id = self._account_of(db, tenant, sf_account)
-            stale = and_(
-                users.c.tenant == tenant,
-                users.c.sf_account_id == sf_account,
-                func.coalesce(users.c.account_id, "") != (account_id or ""),
-            )
-            linked += db.execute(
-                update(users).where(stale).values(account_id=account_id, updated_at=now)
-            ).rowcount
-        touched: dict[str, set[str]] = {}  # only users of this batch can have lost their account
-        for u in batch:
-            if u.kind is EntityKind.USER:
-                touched.setdefault(u.tenant, set()).add(u.sf_id)
-        for tenant, sf_ids in touched.items():
-            orphans = and_(
-                users.c.tenant == tenant,
-                users.c.sf_id.in_(sorted(sf_ids)),
-                users.c.sf_account_id.is_(None),
-                users.c.account_id.is_not(None),
-            )
-            linked += db.execute(
-                update(users).where(orphans).values(account_id=None, updated_at=now)
-            ).rowcount
-        return linked
+    def _insert(
+        self,
+        db: Connection,
+        kind: EntityKind,
+        table: Table,
+        rows: list[dict[str, Any]],
+        now: datetime,
+    ) -> set[Key]:
+        """Rows that did not exist; the keys this transaction inserted (the others exist now:
+        a concurrent sink inserted them, and they are merged again)."""
+        if not rows:
+            return set()
+        columns = [table.c[name] for name in plan.key_columns(kind)]
+        statement = self._upsert(table).on_conflict_do_nothing().returning(*columns)
+        stamped = [row | {"created_at": now, "updated_at": now} for row in rows]
+        return {tuple(row) for row in db.execute(statement, stamped)}
 
-    def _account_of(self, db: Connection, tenant: str, sf_account: str) -> str | None:
-        """The Gather account of a Salesforce account: the live row first (an account whose id
-        field changed has a deleted row under its old id too, and its users belong to the live
-        one); never a tombstone that held no data (a delete of an account never synced)."""
-        found = db.execute(
-            select(accounts.c.id, accounts.c.traits, accounts.c.trait_versions)
-            .where(accounts.c.tenant == tenant, accounts.c.sf_id == sf_account)
-            .order_by(accounts.c.deleted, accounts.c.id)
-        ).mappings()
-        return next((row["id"] for row in found if _held_data(row)), None)
+    def _matches(
+        self, db: Connection, table: Table, upserts: list[GatherUpsert]
+    ) -> dict[Match, list[str]]:
+        """Update-existing: the ids of the rows holding each upsert's match value, one query per
+        tenant, model and trait."""
+        wanted: dict[tuple[str, str | None, str], set[str]] = {}
+        for upsert in upserts:
+            if (match := plan.match_of(upsert)) is not None:
+                wanted.setdefault((match.tenant, match.model, match.trait), set()).add(match.value)
+        found: dict[Match, list[str]] = {}
+        for (tenant, model, trait), values in wanted.items():
+            query = self._match(table, tenant, trait, sorted(values))
+            if model is not None:
+                query = query.where(table.c.model == model)
+            for gather_id, value in db.execute(query.order_by(table.c.id)):
+                found.setdefault(Match(tenant, model, trait, value), []).append(gather_id)
+        return found
 
     # --- dialect differences -------------------------------------------------------------------
 
-    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
+    def _upsert(self, table: Table) -> Any:
+        """The dialect's INSERT with ON CONFLICT (postgresql.insert, sqlite.insert)."""
+        raise NotImplementedError
+
+    def _match(self, table: Table, tenant: str, trait: str, values: list[str]) -> Select[Any]:
+        """(id, the trait's value) of the tenant's rows whose trait holds one of `values`."""
         raise NotImplementedError
 
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query
 
     def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
-        """Make the link passes of concurrent batches touching one Salesforce account run one
-        after the other, each seeing the other's committed rows."""
+        """Make the batches touching one Salesforce account run one after the other, so the
+        later one's link pass sees the other's committed rows."""
 
 
 class PostgresStore(SqlStore):
     """Under READ COMMITTED a batch does not see another's uncommitted rows: two sinks writing a
     user and its account at once would each link before the other commits, and neither would
     make the link. A transaction-scoped advisory lock per (tenant, Salesforce account), taken in
-    sorted order after the batch's own writes, makes the later link pass wait for the earlier
-    transaction's commit; its statements then see that commit. Whichever commits last links.
+    sorted order before the batch's first write, makes the later batch wait for the earlier
+    one's commit; its link pass then sees that commit. Taking them first (not after the rows'
+    own locks) keeps two batches from each holding what the other waits for.
     https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS"""
 
     def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
@@ -201,10 +237,15 @@ class PostgresStore(SqlStore):
             key = literal(f"{tenant}:{sf_account}")
             db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
-    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
-        wanted = cast(literal(json.dumps({trait: value})), JSONB)
-        containment = table.c.traits.op("@>")(wanted)
-        return select(table.c.id).where(table.c.tenant == tenant, containment)
+    def _upsert(self, table: Table) -> postgresql.Insert:
+        return postgresql.insert(table)
+
+    def _match(self, table: Table, tenant: str, trait: str, values: list[str]) -> Select[Any]:
+        # one containment per value, OR-ed: each is answered by the GIN index (schema.py)
+        wanted = [cast(literal(json.dumps({trait: value})), JSONB) for value in values]
+        containment = or_(*(table.c.traits.op("@>")(one) for one in wanted))
+        value = table.c.traits[trait].as_string()
+        return select(table.c.id, value).where(table.c.tenant == tenant, containment)
 
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update()
@@ -214,28 +255,9 @@ class SqliteStore(SqlStore):
     """Transactions begin IMMEDIATE (engine.py), so a read-modify-write holds the write lock,
     and batches, their link passes included, run one at a time."""
 
-    def _match(self, table: Table, tenant: str, trait: str, value: str) -> Select[Any]:
+    def _upsert(self, table: Table) -> sqlite.Insert:
+        return sqlite.insert(table)
+
+    def _match(self, table: Table, tenant: str, trait: str, values: list[str]) -> Select[Any]:
         extracted = func.json_extract(table.c.traits, text(f"'$.\"{trait}\"'"))
-        return select(table.c.id).where(table.c.tenant == tenant, extracted == value)
-
-
-def _where(table: Table, key: dict[str, str]) -> Any:
-    return and_(*(table.c[name] == value for name, value in key.items()))
-
-
-def _held_data(row: Any) -> bool:
-    """Whether a row is an entity (synced traits, or traits it had before the sync), not only
-    the tombstone of a record deleted before it was ever synced."""
-    return row is not None and bool(row["traits"] or row["trait_versions"])
-
-
-def _row(existing: Any) -> Row:
-    return Row(
-        existing["sf_id"],
-        dict(existing["traits"] or {}),
-        dict(existing["trait_versions"] or {}),
-        bool(existing["deleted"]),
-        existing["deleted_version"],
-        existing.get("sf_account_id"),
-        existing["deleted_reason"],
-    )
+        return select(table.c.id, extracted).where(table.c.tenant == tenant, extracted.in_(values))

@@ -288,3 +288,26 @@ def test_given_an_undelete_then_a_deleted_row_lives_with_its_traits_and_no_row_i
     assert [(r["id"], r["traits"], r["deleted"]) for r in rows(store)] == [
         (revive.gather_id, {"name": "Acme"}, False)
     ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(upserts, st.sampled_from(["acct-1", "acct-2"])), max_size=10))
+def test_given_upserts_of_several_rows_then_one_batch_writes_what_one_at_a_time_writes(
+    sqlite_engine: Engine, pairs: list[tuple[GatherUpsert, str]]
+) -> None:
+    migrate.upgrade(sqlite_engine)
+    store = SqlStore.for_engine(sqlite_engine)
+    batch = [u.model_copy(update={"gather_id": gather_id}) for u, gather_id in pairs]
+    with sqlite_engine.begin() as db:
+        db.execute(delete(accounts))
+
+    for upsert in batch:
+        store.apply([upsert], NOW)  # a row at a time: each read sees the last write
+    one_at_a_time = rows(store)
+    with sqlite_engine.begin() as db:
+        db.execute(delete(accounts))
+    store.apply(batch, NOW)  # the set-based path: every row read once, folded, written once
+
+    assert rows(store) == one_at_a_time
