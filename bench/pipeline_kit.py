@@ -235,7 +235,11 @@ def stop(stage: Stage) -> None:
             process.kill()
             process.wait(10)
     for spy, out in stage.profiles:
-        spy.wait(60)  # it writes the profile once the process it samples has exited
+        try:
+            spy.wait(60)  # it writes the profile once the process it samples has exited
+        except subprocess.TimeoutExpired:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+            spy.wait(60)
         print(profile_summary(out), flush=True)
     stage.profiles.clear()
 

@@ -59,7 +59,7 @@ def backfill(args: argparse.Namespace) -> int:
             api,
             config.tenant,
             plans,
-            lambda c: publisher.send(sf_changes, c.key, c.model_dump_json().encode()),
+            lambda key, value: publisher.send(sf_changes, key, value),
             progress,
         )
     except SalesforceConnectorError as e:

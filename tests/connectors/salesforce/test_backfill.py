@@ -58,9 +58,7 @@ def test_given_a_backfill_during_live_traffic_then_the_merged_changes_equal_the_
                 api,
                 tenant,
                 plans,
-                lambda c: publisher.send(
-                    Topics.of(kafka_settings).sf_changes, c.key, c.model_dump_json().encode()
-                ),
+                lambda key, value: publisher.send(Topics.of(kafka_settings).sf_changes, key, value),
                 lambda *_: None,
             )
             assert publisher.close() == 0 and not publisher.failed
