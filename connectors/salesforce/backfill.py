@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -79,7 +79,7 @@ def _bulk2(sf: Salesforce, obj: str) -> Any:
     return getattr(sf.bulk2, obj)._client
 
 
-def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """`items`, made in a thread up to `depth` ahead of the caller (the next Bulk page is
     downloaded while this one is published). An error there is raised here; a caller that
     stops early leaves the thread to end at its next item."""

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cli.kafka_io import SyncPublisher
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce import backfill as engine
 from connectors.salesforce.auth import authenticator_for, http_session
+from connectors.salesforce.classifier import Decision
+from connectors.salesforce.errors import SalesforceApiError
 from connectors.salesforce.orgapi import OrgApi
 from connectors.salesforce.snapshots import cdc_form, row_change
 from schemas.changes import ChangeSource, ChangeType
@@ -117,3 +124,53 @@ def test_given_a_rest_row_then_its_datetimes_take_the_change_event_form() -> Non
         "Name": "Acme",
     }
     assert change.version.commit_ts == 1_795_867_200_000
+
+
+def test_given_faults_between_bulk_pages_then_each_page_is_retried_and_every_row_read_once(
+    sfsim: ThreadedSfsim,
+) -> None:
+    slept: list[float] = []
+    session = http_session(sfsim.credentials.ca)
+    auth = authenticator_for(a_tenant(sfsim).salesforce, sfsim_environ(sfsim), session)
+    api = OrgApi(auth, session, "61.0", sleep=slept.append)
+    pages = engine.bulk_pages(api, "Account", page_size=7, poll=0)
+    first = next(pages)
+
+    sfsim.admin("expire-sessions")  # the next page needs a new login ...
+    sfsim.admin("faults", {"busy": 2})  # ... and then two tries more
+    rest = list(pages)
+
+    ids = [r["Id"] for page in (first, *rest) for r in csv.DictReader(io.StringIO(page))]
+    assert len(rest) >= 2  # more than one page after the faults: a small page size
+    assert sorted(ids) == sorted(org_records(sfsim, "Account"))
+    assert [s for s in slept if s] == [1.0, 2.0]  # attempts 1 and 2 (0 was the re-login)
+
+
+def test_given_an_error_while_reading_ahead_then_the_reader_gets_it_after_the_items_before() -> (
+    None
+):
+    def pages() -> Iterator[str]:
+        yield "page 1"
+        raise SalesforceApiError("gave up", Decision.RETRY)
+
+    read = engine.read_ahead(pages())
+
+    assert next(read) == "page 1"
+    with pytest.raises(SalesforceApiError, match="gave up"):
+        next(read)
+
+
+def test_given_a_reader_that_stops_early_then_reading_ahead_stops_too() -> None:
+    made: list[int] = []
+
+    def items() -> Iterator[int]:
+        for n in range(1_000):
+            made.append(n)
+            yield n
+
+    read = engine.read_ahead(items(), depth=1)
+    assert next(read) == 0
+    read.close()
+
+    time.sleep(1.5)  # the thread sees the stop within its 0.5 s wait
+    assert len(made) <= 3  # one handed over, one waiting in the queue, one made: no more
