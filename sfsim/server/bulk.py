@@ -95,21 +95,19 @@ async def results(request: web.Request) -> web.Response:
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """Bulk CSV: a header row, every value quoted, null as empty, booleans as true/false."""
+    """Bulk CSV: a header row, every value quoted, null as empty, booleans as true/false.
+    The csv module writes None as empty and other values as str() itself; only booleans are
+    turned into text here (a million-row backfill reads 20 pages of this)."""
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    writer.writerows(
+        [_BOOLEAN[v] if v.__class__ is bool else v for v in map(row.get, columns)] for row in rows
+    )
     return out.getvalue()
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+_BOOLEAN = {True: "true", False: "false"}
 
 
 async def delete_job(request: web.Request) -> web.Response:
