@@ -8,6 +8,7 @@ the malformed events, each once per tenant at least."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from connectors.kafka.settings import KafkaSettings
 from schemas.contract import DeadLetter
 from sfsim.clock import SystemClock
 from sfsim.testing import ThreadedSfsim
+from tests.chaos import offsets
 from tests.chaos.faults import Injector
 from tests.chaos.report import Outcome, Report, evidence
 from tests.chaos.schedule import Fault, Plan
@@ -130,6 +132,8 @@ class Run:
         self.say(f"workload done ({self.report.changes} changes); waiting for the store")
         oracle = apply_rules(configs, org, seeds)
         self._settle(oracle)
+        if self.report.differences:
+            self._stalled(pipeline.prefix)
         for thread in self._threads:  # the canaries still waiting: a settled store has them
             thread.join(timeout=self.plan.profile.catch_up_timeout + 10)
         self._dead_letters(pipeline.prefix)
@@ -209,6 +213,22 @@ class Run:
             equal()
         self.report.differences = found
         self.report.compared_rows = len(compared(read_store(self.engine), oracle))
+
+    def _stalled(self, prefix: str) -> None:
+        """Where each group stands on each topic (offsets.txt: a stalled stage is a group with lag
+        left), and with CHAOS_HOLD_SECONDS set, the services and stages kept that long for a
+        look (the line printed says where the broker and the database are)."""
+        try:
+            (self.workdir / "offsets.txt").write_text(offsets.render(self.kafka, prefix))
+        except Exception as e:  # the broker may be what failed; the report goes on
+            self.say(f"offsets not read: {type(e).__name__}: {e}")
+        hold = float(os.environ.get("CHAOS_HOLD_SECONDS") or 0)
+        if hold > 0:
+            self.say(
+                f"holding {hold:.0f} s: KAFKA_BOOTSTRAP_SERVERS={self.services.bootstrap} "
+                f"GATHER_DATABASE_URL={self.services.database_url} prefix {prefix}"
+            )
+            time.sleep(hold)
 
     def _dead_letters(self, prefix: str) -> None:
         admin = AdminClient(self.kafka.admin_config())
