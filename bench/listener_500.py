@@ -266,6 +266,13 @@ def _bare_producer_delays(kafka: KafkaSettings, seconds: float, per_second: int)
     return delays[per_second:]  # the first second includes metadata and leader lookups
 
 
+def _py_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the listener (its threads included) for the loaded window."""
+    command = [str(REPO / ".venv/bin/py-spy"), "record", "-o", str(out), "-f", "raw"]
+    command += ["-d", str(max(1, int(seconds) - 2)), "--threads", "--pid", str(pid)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _pct(values: list[float], q: int) -> float:
     return (
         statistics.quantiles(values, n=100)[q - 1] if len(values) >= 100 else max(values, default=0)
@@ -287,6 +294,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tenants", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the loaded window")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a py-spy profile of the listener over the loaded window here (raw format: "
+        "one line per stack with its sample count)",
+    )
     args = parser.parse_args()
     run = f"b{uuid.uuid4().hex[:6]}"
     # the run's own topics (the listener inherits the prefix), deleted at the end
@@ -313,13 +326,25 @@ def main() -> int:
             _set_log_append_time(kafka, Topics.of(kafka).sf_changes, True)
             since = int(time.time() * 1000)
             rate = 1000 / args.tenants
-            loaded_usage: list[Usage] = []
-            sampler = threading.Thread(
-                target=lambda: loaded_usage.append(_usage(listener.pid, args.seconds - 2))
-            )
-            sampler.start()
+            # the listener's use, and sfsim's: it answers the same 500 long-polls per change on
+            # the same two cores, so its share bounds the listener's
+            loaded_usage: dict[str, Usage] = {}
+
+            def sample(name: str, pid: int) -> None:
+                loaded_usage[name] = _usage(pid, args.seconds - 2)
+
+            samplers = [
+                threading.Thread(target=sample, args=(name, pid))
+                for name, pid in (("listener", listener.pid), ("sfsim", sfsim.pid))
+            ]
+            for sampler in samplers:
+                sampler.start()
+            spy = _py_spy(listener.pid, args.seconds, args.profile) if args.profile else None
             made = _load(c, args.seconds, rate)
-            sampler.join()
+            for sampler in samplers:
+                sampler.join()
+            if spy is not None:
+                spy.wait(60)
             delays = _delays(kafka, run, since, made * args.tenants, timeout=120)
             _set_log_append_time(kafka, Topics.of(kafka).sf_changes, False)
             bare = _bare_producer_delays(kafka, 10, 1000)
@@ -329,8 +354,7 @@ def main() -> int:
             sfsim.terminate()
             sfsim.wait(30)
             _clean_up(kafka, run, [f"bench-{topic}", f"bench-read-{run}"])
-    loaded = loaded_usage[0]
-    _report(args.tenants, subscribe_s, empty, idle, loaded, made, delays, bare, args.seconds)
+    _report(args.tenants, subscribe_s, empty, idle, loaded_usage, made, delays, bare, args.seconds)
     return 0
 
 
@@ -339,7 +363,7 @@ def _report(
     subscribe_s: float,
     empty: Usage,
     idle: Usage,
-    loaded: Usage,
+    loaded: dict[str, Usage],
     made: int,
     delays: list[float],
     bare: list[float],
@@ -356,7 +380,8 @@ def _report(
     for label, usage in (
         ("no tenants (baseline)", empty),
         (f"{tenants} tenants, idle", idle),
-        (f"{tenants} tenants, {expected / seconds:,.0f} events/s", loaded),
+        (f"{tenants} tenants, {expected / seconds:,.0f} events/s", loaded["listener"]),
+        ("sfsim meanwhile (not the listener: the org it reads)", loaded["sfsim"]),
     ):
         print(f"| {label} | {usage.rss_mib:.0f} | {usage.cpu_percent:.1f} |")
     print("\n| delay to the Kafka acknowledgement | p50 ms | p99 ms | ratio p50 |")
