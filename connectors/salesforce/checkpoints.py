@@ -97,8 +97,10 @@ class ChannelCheckpointer:
 
     def waiting_for(self) -> float:
         """Seconds the oldest change not yet acknowledged has waited (0: none is waiting)."""
-        waiting = next((p for p in self._pending if not p.done.done()), None)
-        return 0.0 if waiting is None else self._now() - waiting.sent_at
+        for pending in self._pending:  # a plain loop: this runs once per event
+            if not pending.done.done():
+                return self._now() - pending.sent_at
+        return 0.0
 
     def unsettled(self) -> list[asyncio.Future[Any]]:
         """The sends neither acknowledged nor failed yet."""

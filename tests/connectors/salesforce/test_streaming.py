@@ -5,17 +5,22 @@ stream subscribes again from its checkpoints; the library's own client fails the
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
+from aiocometd_ng.constants import TransportState
 from aiosfstream_ng.client import Client
 from aiosfstream_ng.exceptions import TransportTimeoutError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.salesforce.auth import authenticator_for, http_session
 from connectors.salesforce.streaming import (
     CheckpointReplay,
     StreamingAuthenticator,
     StreamingClient,
+    json_loads,
 )
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
@@ -109,3 +114,76 @@ def test_given_an_authenticator_then_its_repr_shows_no_token(sfsim: ThreadedSfsi
     asyncio.run(auth.authenticate())
 
     assert auth.access_token and auth.access_token not in repr(auth)
+
+
+def test_given_events_received_before_a_failed_poll_then_they_come_first_then_the_end(
+    sfsim: ThreadedSfsim,
+) -> None:
+    # One watch per session puts its end marker behind what the transport had received.
+    async def scenario() -> tuple[list[str], str]:
+        client = make(sfsim, StreamingClient, connection_timeout=600)
+        await client.open()
+        await client.subscribe(CHANNEL)
+        try:
+            await wait_until(lambda: client._transport.state is TransportState.CONNECTED)
+            await asyncio.to_thread(sfsim.admin, "faults", {"drop_connects": 1})
+            names = ("Before-drop-1", "Before-drop-2")
+            await asyncio.to_thread(
+                sfsim.call, lambda: [sfsim.state.org.create("Account", {"Name": n}) for n in names]
+            )
+            await wait_until(lambda: client._transport.state is TransportState.CONNECTING)
+            got = []
+            for _ in range(client.pending_count):
+                message = await asyncio.wait_for(client.receive(), 5)
+                got.append(str(message["data"]["payload"]["Name"]))
+            with pytest.raises(TransportTimeoutError) as ended:
+                await asyncio.wait_for(client.receive(), 5)
+            return got, str(ended.value)
+        finally:
+            await client.close()
+
+    names, error = asyncio.run(scenario())
+    assert (names, error) == (
+        ["Before-drop-1", "Before-drop-2"],
+        "Lost connection with the server.",
+    )
+
+
+async def wait_until(condition: Any, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_given_any_json_then_the_fast_reader_reads_what_the_standard_module_reads(
+    value: Any,
+) -> None:
+    # Integers of any size included: orjson would turn one past 64 bits into a float.
+    text = json.dumps(value)
+
+    assert json_loads(text) == json.loads(text)
+    assert repr(json_loads(text)) == repr(json.loads(text))  # 1 stays 1, not 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": NaN}',
+        '{"n": -Infinity}',
+        "[123456789012345678901234567890]",
+        "[-9999999999999999999]",
+    ],
+)
+def test_given_what_orjson_refuses_or_rounds_then_the_standard_module_reads_it(
+    text: str,
+) -> None:
+    assert repr(json_loads(text)) == repr(json.loads(text))
