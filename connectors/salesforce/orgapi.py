@@ -74,7 +74,10 @@ class OrgApi:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tenant: str = ""  # the metrics' label
     _client: Salesforce | None = None
-    _describes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each object's field types, as read by its last describe. Only the types are kept: a whole
+    # describe (picklists, labels) is tens of kB per object in sfsim and can be megabytes in a
+    # real org, held for every tenant of a listener.
+    _types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def call(self, action: Callable[[Salesforce], T]) -> T:
         tries = range(self.retry.attempts) if self.retry.attempts else itertools.count()
@@ -127,33 +130,33 @@ class OrgApi:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def describe(self, obj: str, fresh: bool = False) -> dict[str, Any]:
-        """The object's describe, cached per object; `fresh` reads it again."""
-        found = self.describe_if_exists(obj, fresh)
+    def describe(self, obj: str) -> dict[str, Any]:
+        """The object's whole describe, read now (not kept)."""
+        found = self.describe_if_exists(obj)
         if found is None:
-            raise SalesforceApiError(
-                f"the org has no object {obj}: check the tenant config's object names",
-                Decision.CONFIG_ERROR,
-            )
+            raise _no_such_object(obj)
         return found
 
-    def describe_if_exists(self, obj: str, fresh: bool = False) -> dict[str, Any] | None:
+    def describe_if_exists(self, obj: str) -> dict[str, Any] | None:
         """None when the org has no such object (describe answers 404 NOT_FOUND)."""
-        if fresh or obj not in self._describes:
-            found = self.call(lambda sf: _describe_or_none(sf, obj))
-            if found is None:
-                return None
-            self._describes[obj] = found
-        return self._describes[obj]
+        return self.call(lambda sf: _describe_or_none(sf, obj))
 
     def field_types(self, obj: str, fresh: bool = False) -> dict[str, str]:
         """Queryable scalar fields and their types; compound parents (BillingAddress, a
-        Contact's Name) are left out, their parts carry the values."""
-        return scalar_types(self.describe(obj, fresh))
+        Contact's Name) are left out, their parts carry the values. Cached per object; `fresh`
+        describes it again."""
+        types = self.field_types_if_exists(obj, fresh)
+        if types is None:
+            raise _no_such_object(obj)
+        return types
 
     def field_types_if_exists(self, obj: str, fresh: bool = False) -> dict[str, str] | None:
-        found = self.describe_if_exists(obj, fresh)
-        return None if found is None else scalar_types(found)
+        if fresh or obj not in self._types:
+            found = self.describe_if_exists(obj)
+            if found is None:
+                return None
+            self._types[obj] = scalar_types(found)
+        return self._types[obj]
 
     def records_by_id(self, obj: str, ids: list[str]) -> list[dict[str, Any]]:
         names = ", ".join(self.field_types(obj))
@@ -196,6 +199,13 @@ class OrgApi:
         for page in pages:
             for row in csv.DictReader(io.StringIO(page)):
                 yield {name: typed(types.get(name, "string"), text) for name, text in row.items()}
+
+
+def _no_such_object(obj: str) -> SalesforceApiError:
+    return SalesforceApiError(
+        f"the org has no object {obj}: check the tenant config's object names",
+        Decision.CONFIG_ERROR,
+    )
 
 
 def scalar_types(describe: dict[str, Any]) -> dict[str, str]:
