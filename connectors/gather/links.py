@@ -51,7 +51,7 @@ def link(db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
     moved = update(users).where(stale).values(account_id=bindparam("b_account"), updated_at=now)
     params = [{"b_tenant": t, "b_sf_account": a, "b_account": owners.get((t, a))} for t, a in pairs]
     linked = db.execute(moved, params).rowcount if params else 0
-    return linked + _unlink(db, batch, now)
+    return linked + unlink(db, batch, now)
 
 
 def _owners(db: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -80,7 +80,7 @@ def _held_data() -> ColumnElement[bool]:
 _JSON_COLUMNS = (accounts.c.traits, accounts.c.trait_versions)
 
 
-def _unlink(db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
+def unlink(db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
     """Users of this batch without an AccountId lose their account (only they can have)."""
     touched: dict[str, set[str]] = {}
     for u in batch:

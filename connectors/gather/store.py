@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
-from connectors.gather import links, plan
+from connectors.gather import links, pg_batch, plan
 from connectors.gather.freshness import advance, newest_commits
 from connectors.gather.plan import Key, Match
 from connectors.gather.schema import accounts, models, records, users
@@ -79,7 +79,7 @@ class SqlStore:
                 upserts = [u for u in batch if u.kind is kind]
                 if upserts:
                     self._apply_table(db, kind, table, upserts, now, result)
-            result.linked = links.link(db, batch, now)
+            result.linked = self._link(db, batch, now)
             result.newest = newest_commits(batch)
             advance(db, result.newest, now)
         return result
@@ -207,6 +207,9 @@ class SqlStore:
 
     # --- dialect differences -------------------------------------------------------------------
 
+    def _link(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
+        return links.link(db, batch, now)
+
     def _upsert(self, table: Table) -> Any:
         """The dialect's INSERT with ON CONFLICT (postgresql.insert, sqlite.insert)."""
         raise NotImplementedError
@@ -224,18 +227,43 @@ class SqlStore:
 
 
 class PostgresStore(SqlStore):
-    """Under READ COMMITTED a batch does not see another's uncommitted rows: two sinks writing a
+    """Reads and writes through `pg_batch`: a batch per statement, its rows as arrays.
+
+    Under READ COMMITTED a batch does not see another's uncommitted rows: two sinks writing a
     user and its account at once would each link before the other commits, and neither would
-    make the link. A transaction-scoped advisory lock per (tenant, Salesforce account), taken in
-    sorted order before the batch's first write, makes the later batch wait for the earlier
+    make the link. A transaction-scoped advisory lock per (tenant, Salesforce account), taken
+    in one order before the batch's first write, makes the later batch wait for the earlier
     one's commit; its link pass then sees that commit. Taking them first (not after the rows'
     own locks) keeps two batches from each holding what the other waits for.
     https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS"""
 
     def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
-        for tenant, sf_account in pairs:
-            key = literal(f"{tenant}:{sf_account}")
-            db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        pg_batch.lock_accounts(db, pairs)
+
+    def _read(
+        self, db: Connection, kind: EntityKind, table: Table, keys: Sequence[Key]
+    ) -> dict[Key, dict[str, Any]]:
+        return pg_batch.read(db, table.name, keys) if keys else {}
+
+    def _update(
+        self, db: Connection, table: Table, rows: list[dict[str, Any]], now: datetime
+    ) -> None:
+        if rows:
+            pg_batch.update(db, table.name, rows, now)
+
+    def _insert(
+        self,
+        db: Connection,
+        kind: EntityKind,
+        table: Table,
+        rows: list[dict[str, Any]],
+        now: datetime,
+    ) -> set[Key]:
+        return pg_batch.insert(db, table.name, rows, now) if rows else set()
+
+    def _link(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
+        relinked = pg_batch.relink(db, links.accounts_touched(batch), now)
+        return relinked + links.unlink(db, batch, now)
 
     def _upsert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)

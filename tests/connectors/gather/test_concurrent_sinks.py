@@ -86,9 +86,9 @@ def random_batches(seed: int, count: int, size: int) -> list[list[GatherUpsert]]
     return batches
 
 
-def expected(batches: list[list[GatherUpsert]]) -> dict[tuple[str, str], dict[str, str]]:
+def expected(batches: list[list[GatherUpsert]]) -> dict[tuple[str, str], dict[str, Any]]:
     """The oracle: each row's traits at their highest version."""
-    best: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
+    best: dict[tuple[str, str], dict[str, tuple[int, Any]]] = {}
     for upsert in (u for batch in batches for u in batch):
         row = best.setdefault((upsert.kind.value, upsert.gather_id or ""), {})
         for trait, value in upsert.traits.items():
