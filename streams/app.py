@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
 
 import faust
+import orjson
 import structlog
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -57,7 +58,7 @@ from schemas.tenant import TenantConfig
 from streams import broker_waits
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
 from streams.evaluator import DealMove, Evaluator, Observed
-from streams.faust_fixes import Admit, InOrder, handled, install, manual
+from streams.faust_fixes import Admit, InOrder, handled, install, manual, writing_for
 from streams.health import install as watch_health
 from streams.merge import RecordState
 from streams.settings import WorkerSettings
@@ -110,6 +111,44 @@ class BytesTable(MutableMapping[str, V]):
         return len(self._table)
 
 
+class Staged(MutableMapping[str, V]):
+    """A table seen through one batch's writes: read-through to the table (each key decoded
+    once), written here; `commit` writes each key once to the table, once what the batch derived
+    is in Kafka. A batch that fails is dropped with its writes, so it derives them again."""
+
+    def __init__(self, table: MutableMapping[str, V]) -> None:
+        self._table = table
+        self._read: dict[str, V | None] = {}
+        self._written: dict[str, V] = {}
+
+    def __getitem__(self, key: str) -> V:
+        if key in self._written:
+            return self._written[key]
+        if key not in self._read:
+            self._read[key] = self._table.get(key)
+        found = self._read[key]
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self._written[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise NotImplementedError("the worker's batches only write")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def commit(self) -> None:
+        for key, value in self._written.items():
+            self._table[key] = value
+        self._written.clear()
+
+
 class ConfigView(Mapping[str, TenantConfig]):
     """Tenant configs from the global table, parsed once per distinct value; a value that does
     not parse is no config (the tenants topic's writer validated it; logged once)."""
@@ -147,11 +186,30 @@ class ConfigView(Mapping[str, TenantConfig]):
 
 
 def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True).encode()
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _count_skip(tenant: str, obj: str, reason: str) -> None:
     RECORDS_SKIPPED.labels(tenant, obj, reason).inc()
+
+
+# With WORKER_STORE=rocksdb:// each table has one RocksDB per partition, and Faust's defaults
+# give each a 2 GiB block cache and three 64 MiB write buffers: with a million states read and
+# written, the caches filled to several GiB. These keep a partition's database to about 24 MiB
+# (the OS page cache still holds the hot files, outside the worker's RSS).
+ROCKSDB_BLOCK_CACHE = 8 * 1024**2
+ROCKSDB_WRITE_BUFFER = 4 * 1024**2
+
+
+def rocksdb_options() -> dict[str, Any]:
+    """A table's store options (a fresh dict: Faust pops keys from it); the memory store
+    ignores them."""
+    return {
+        "block_cache_size": ROCKSDB_BLOCK_CACHE,
+        "block_cache_compressed_size": ROCKSDB_BLOCK_CACHE,
+        "write_buffer_size": ROCKSDB_WRITE_BUFFER,
+        "max_write_buffer_number": 2,
+    }
 
 
 def source_partitions(kafka: KafkaSettings, topics: Topics) -> int:
@@ -192,6 +250,9 @@ class Worker:
             producer_acks=-1,
             broker_commit_interval=settings.commit_interval,
         )
+        # a batch's table writes wait in Faust's producer buffer; past its limit (100 by
+        # default) Faust stops handing out events until it drained, one message at a time
+        self.app.producer.buffer.max_messages = 4 * settings.batch_size
         self._declare_tables()
         self.evaluator = Evaluator(
             self.records, self.deals, self.configs, self.schemas, on_skip=_count_skip
@@ -212,9 +273,10 @@ class Worker:
 
     def _declare_tables(self) -> None:
         app, n = self.app, self.partitions
-        self.records_table = app.Table("records", key_type=str, value_type=bytes, default=None)
-        self.deals_table = app.Table("deals", key_type=str, value_type=bytes, default=None)
-        self.applied_table = app.Table("applied", key_type=str, value_type=bytes, default=None)
+        self.records_table, self.deals_table, self.applied_table = (
+            app.Table(name, key_type=str, value_type=bytes, default=None, options=rocksdb_options())
+            for name in ("records", "deals", "applied")
+        )
         # recovery_buffer_size=1: a worker applies another worker's writes to a global table as
         # they come; with Faust's default (1000) it applied them only at its next rebalance, so
         # it went on evaluating with an old config (faust/tables/recovery.py `_slurp_changelogs`
@@ -232,7 +294,7 @@ class Worker:
             lambda s: s.model_dump_json().encode(),
         )
         self.deals: BytesTable[dict[str, bool]] = BytesTable(
-            self.deals_table, lambda raw: dict(json.loads(raw)), _json_dumps
+            self.deals_table, lambda raw: dict(orjson.loads(raw)), _json_dumps
         )
         self.configs = ConfigView(self.configs_table)
         self.schemas = SchemaView(self.schemas_table)
@@ -277,21 +339,54 @@ class Worker:
                     await handle(event)
             handled(event)
 
-    async def on_changes(self, stream: Any) -> None:
-        await self._in_order(stream, self._change)
+    async def _in_batches(
+        self, stream: Any, handle: Callable[[list[Any]], Awaitable[None]]
+    ) -> None:
+        """As `_in_order`, a batch at a time (up to WORKER_BATCH_SIZE events, or what came
+        within WORKER_BATCH_SECONDS): each partition's admitted events are handled together,
+        in offset order, under its lock, and acknowledged once all they derived is in Kafka."""
+        size, within = self.settings.batch_size, self.settings.batch_seconds
+        async for events in stream.take_events(size, within=within):
+            batches: defaultdict[int, list[Any]] = defaultdict(list)
+            for event in events:
+                admitted = await self._order.admit(event)
+                if admitted is Admit.HANDLE:
+                    batches[event.message.partition].append(event)
+                elif admitted is Admit.AGAIN:
+                    handled(event)
+                # Admit.EARLY: fetched again, in order, after the seek back
+            for partition, batch in batches.items():
+                async with self._locks[partition]:
+                    await handle(batch)
+                for event in batch:
+                    handled(event)
 
-    async def _change(self, event: Any) -> None:
-        """Merge, evaluate, deliver; the record's new state is kept only once its messages are
-        in Kafka, so a change delivered again (after a crash or a rebalance) derives them again."""
-        try:
-            change = SalesforceChange.model_validate_json(event.value)
-            observed = self.evaluator.observe(change)
-        except Exception as e:
-            await self._dead_letter(self.topics.sf_changes, event, "worker.changes", e)
-            return
-        MESSAGES_IN.labels("worker", change.tenant).inc()
-        await self._deliver(self._derived(observed, change.tenant))
-        self.evaluator.keep(observed)
+    async def on_changes(self, stream: Any) -> None:
+        await self._in_batches(stream, self._changes)
+
+    async def _changes(self, events: list[Any]) -> None:
+        """Merge, evaluate, deliver, one partition's batch in offset order; the records' new
+        states are kept (once per record) only when the batch's messages are in Kafka, so a
+        change delivered again (after a crash or a rebalance) derives them again."""
+        records: Staged[RecordState] = Staged(self.records)
+        evaluator = replace(self.evaluator, records=records)
+        out: list[Out] = []
+        seen: Counter[str] = Counter()
+        for event in events:
+            try:
+                change = SalesforceChange.model_validate_json(event.value)
+                observed = evaluator.observe(change)
+            except Exception as e:
+                await self._dead_letter(self.topics.sf_changes, event, "worker.changes", e)
+                continue
+            seen[change.tenant] += 1
+            out += self._derived(observed, change.tenant)
+            evaluator.keep(observed)
+        for tenant, count in seen.items():
+            MESSAGES_IN.labels("worker", tenant).inc(count)
+        await self._deliver(out)
+        with writing_for(events[-1]):
+            records.commit()
 
     def _derived(self, observed: Observed, tenant: str) -> list[Out]:
         moves = [
@@ -301,16 +396,24 @@ class Worker:
         return self._upserts(observed.upserts) + moves
 
     async def on_deals(self, stream: Any) -> None:
-        await self._in_order(stream, self._deal)
+        await self._in_batches(stream, self._deals)
 
-    async def _deal(self, event: Any) -> None:
-        try:
-            outcome = self.evaluator.decide_deal(DealMove.decode(event.value))
-        except Exception as e:
-            await self._dead_letter(self.topics.sf_deals, event, "worker.deals", e)
-            return
-        await self._deliver(self._upserts(outcome.upserts))
-        self.evaluator.keep_deal(outcome)
+    async def _deals(self, events: list[Any]) -> None:
+        """As `_changes`: one partition's deal moves, the accounts' deals kept once delivered."""
+        deals: Staged[dict[str, bool]] = Staged(self.deals)
+        evaluator = replace(self.evaluator, deals=deals)
+        out: list[Out] = []
+        for event in events:
+            try:
+                outcome = evaluator.decide_deal(DealMove.decode(event.value))
+            except Exception as e:
+                await self._dead_letter(self.topics.sf_deals, event, "worker.deals", e)
+                continue
+            out += self._upserts(outcome.upserts)
+            evaluator.keep_deal(outcome)
+        await self._deliver(out)
+        with writing_for(events[-1]):
+            deals.commit()
 
     async def on_tenants(self, stream: Any) -> None:
         async for event in stream.events():
@@ -432,9 +535,9 @@ class Worker:
         message the broker refuses on its own merit (too large) goes to its topic's DLQ."""
         attempt, pending = 0, messages
         while pending:
-            outcomes = await asyncio.gather(
-                *(self._send_one(m) for m in pending), return_exceptions=True
-            )
+            # queued one after the other (a key's messages keep their order), acknowledged together
+            sends = [await self._queue(m) for m in pending]
+            outcomes = await asyncio.gather(*sends, return_exceptions=True)
             # a send cancelled on its own (its producer stopping) is not delivered either
             failed = [
                 (m, e)
@@ -448,9 +551,9 @@ class Worker:
             if pending:
                 attempt += 1
                 await self._send_failed(pending[0].tenant, failed[0][1], attempt, len(pending))
-        for m in messages:
-            if m.topic is not self.control_topic:
-                MESSAGES_OUT.labels("worker", m.tenant).inc()
+        sent = Counter(m.tenant for m in messages if m.topic is not self.control_topic)
+        for tenant, count in sent.items():
+            MESSAGES_OUT.labels("worker", tenant).inc(count)
 
     async def _send_failed(
         self, tenant: str, error: BaseException, attempt: int, messages: int
@@ -506,8 +609,21 @@ class Worker:
         return self.dlq_topics[topic]
 
     async def _send_one(self, out: Out) -> None:
-        sent = await out.topic.send(key=out.key, value=out.value, partition=out.partition)
-        await sent  # the broker's acknowledgement (RecordMetadata), or the send's error
+        await (await self._queue(out))  # the broker's acknowledgement, or the send's error
+
+    async def _queue(self, out: Out) -> Awaitable[Any]:
+        """The message handed to the producer; what it returns resolves to the broker's
+        acknowledgement (RecordMetadata) or the send's error (also when the producer refused
+        it at once, e.g. larger than its request size)."""
+        try:
+            return cast(
+                Awaitable[Any],
+                await out.topic.send(key=out.key, value=out.value, partition=out.partition),
+            )
+        except Exception as e:  # a cancellation is not caught: the agent is stopping
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(e)
+            return failed
 
     async def _dead_letter(self, topic: str, event: Any, stage: str, error: Exception) -> None:
         tenant = tenant_of(event.key)

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 import structlog
+from faust.streams import _current_event
 from faust.transport.consumer import Consumer
 from faust.types.tuples import ack_lock
 
@@ -146,3 +148,15 @@ def _ack(consumer: Any, message: Any) -> bool:
             consumer._unacked_messages.discard(message)
         return False
     return _original(consumer, message)
+
+
+@contextmanager
+def writing_for(event: Any) -> Iterator[None]:
+    """Table writes made here go to the changelog partition of `event`. Faust finds it from the
+    event its stream is iterating (a context variable); a batch from `take_events` is handled
+    after that iteration, so the event is set again for the batch's writes."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)

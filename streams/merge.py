@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,28 +56,62 @@ class RecordState(BaseModel):
         return max(seen, key=lambda v: v.as_tuple()) if seen else None
 
 
-def _newer(current: Versioned | None, candidate: Versioned) -> bool:
-    return current is None or candidate.order() > current.order()
+def _newer(current: Versioned | None, value: FieldValue, version: tuple[int, int, int]) -> bool:
+    """`Versioned.order` compared, the value's JSON computed only when the versions tie."""
+    if current is None:
+        return True
+    held = current.version.as_tuple()
+    if version != held:
+        return version > held
+    return json.dumps(value, sort_keys=True) > json.dumps(current.value, sort_keys=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """`cls.model_construct(**values)` for values of every field, already valid (the worker's
+    own, from validated changes), without its per-field loop: on the worker's hot path a state
+    is built from a few dozen of these. The models here have no aliases, defaults to fill,
+    private attributes or post-init (tests/streams/test_merge.py compares with validation)."""
+    model = cls.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+_set = object.__setattr__
+
+
+def _versioned(value: FieldValue, version: Version) -> Versioned:
+    return trusted(Versioned, {"value": value, "version": version})
 
 
 def apply(state: RecordState | None, change: SalesforceChange) -> RecordState:
-    base = state or RecordState(
-        tenant=change.tenant, object=change.object, record_id=change.record_id
-    )
-    fields = dict(base.fields)
+    version, at = change.version, change.version.as_tuple()
+    fields = dict(state.fields) if state is not None else {}
     for name, value in change.fields.items():
-        candidate = Versioned(value=value, version=change.version)
-        if _newer(fields.get(name), candidate):
-            fields[name] = candidate
-    liveness = Versioned(value=change.change_type is ChangeType.DELETE, version=change.version)
-    deleted = liveness if _newer(base.deleted, liveness) else base.deleted
-    last_delete = base.last_delete
-    if liveness.value and (
-        last_delete is None or change.version.as_tuple() > last_delete.as_tuple()
-    ):
-        last_delete = change.version
-    return base.model_copy(
-        update={"fields": fields, "deleted": deleted, "last_delete": last_delete}
+        if _newer(fields.get(name), value, at):
+            fields[name] = _versioned(value, version)
+    gone = change.change_type is ChangeType.DELETE
+    deleted = state.deleted if state is not None else None
+    if _newer(deleted, gone, at):
+        deleted = _versioned(gone, version)
+    last_delete = state.last_delete if state is not None else None
+    if gone and (last_delete is None or at > last_delete.as_tuple()):
+        last_delete = version
+    return trusted(
+        RecordState,
+        {
+            "tenant": change.tenant if state is None else state.tenant,
+            "object": change.object if state is None else state.object,
+            "record_id": change.record_id if state is None else state.record_id,
+            "fields": fields,
+            "deleted": deleted,
+            "last_delete": last_delete,
+        },
     )
 
 

@@ -30,6 +30,19 @@ class WorkerSettings(BaseSettings):
         "a crash replays at most this much, which the merge absorbs",
     )
 
+    batch_size: int = Field(
+        default=1000,
+        gt=0,
+        description="WORKER_BATCH_SIZE: most changes (or deal moves) handled as one batch: "
+        "merged, evaluated, sent and acknowledged together, each record's state written once",
+    )
+    batch_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        description="WORKER_BATCH_SECONDS: how long a batch waits to fill before it is handled "
+        "with what came; the most a change waits on an idle worker",
+    )
+
     retry_base: float = Field(
         default=0.5,
         gt=0,

@@ -3,6 +3,7 @@ version of the value it came from; compound addresses composed from their parts.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from schemas.changes import FieldValue
@@ -11,6 +12,8 @@ from schemas.versions import Version
 from streams.merge import RecordState
 
 ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country")
+# a pure function of a field's name, called for every field of every record evaluated
+_trait_name = lru_cache(maxsize=8192)(snake_case)
 Traits = tuple[dict[str, Any], dict[str, Version]]
 
 
@@ -22,7 +25,7 @@ def traits(fields: list[str], state: RecordState) -> Traits:
     for name in fields:
         found = _value(name, state)
         if found is not None:
-            trait = snake_case(name)
+            trait = _trait_name(name)
             values[trait], versions[trait] = found
     return values, versions
 
@@ -49,5 +52,5 @@ def _address(prefix: str, state: RecordState) -> tuple[Any, Version] | None:
     if not parts:
         return None
     version = max((v.version for v in parts.values()), key=lambda v: v.as_tuple())
-    composed: dict[str, FieldValue] = {snake_case(p): v.value for p, v in parts.items()}
+    composed: dict[str, FieldValue] = {_trait_name(p): v.value for p, v in parts.items()}
     return (None if all(v is None for v in composed.values()) else composed), version
