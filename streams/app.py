@@ -313,6 +313,7 @@ class Worker:
         app.agent(self._topic(t.sf_schemas), name="on_schemas")(self.on_schemas)
         app.agent(self.control_topic, name="on_control")(self.on_control)
         app.timer(interval=1.0, name="request_reevaluations")(self.request_reevaluations)
+        app.timer(interval=1.0, name="unstall")(self.unstall)
 
     # --- agents ----------------------------------------------------------------------------------
 
@@ -464,6 +465,15 @@ class Worker:
             return None
         keys = own_keys(self.records, request.tenant, partition, self.partitions)
         return self.evaluator.reevaluate(config, keys)
+
+    async def unstall(self) -> None:
+        """Seek back a partition whose events stopped short of its end (faust_fixes.InOrder).
+        Not while an agent is in the middle of an event (a send waiting for the broker): its
+        partitions are busy, not stalled."""
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager's
+        busy = any(lock.locked() for lock in self._locks.values())
+        if recovery.completed.is_set() and self.app.flow_control.is_active() and not busy:
+            await self._order.unstall(self.app.consumer.assignment())
 
     # --- requests --------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.faust_fixes import Admit, InOrder
+from streams.faust_fixes import Admit, InOrder, manual
 
 CHANGES = TP("p.sf.changes", 0)
 
@@ -20,9 +20,13 @@ CHANGES = TP("p.sf.changes", 0)
 class Consumer:
     _committed_offset: dict[Any, int] = field(default_factory=dict)
     seeks: list[tuple[Any, int]] = field(default_factory=list)
+    ends: dict[Any, int] = field(default_factory=dict)  # the highwater each fetch reported
 
     async def seek(self, tp: Any, offset: int) -> None:
         self.seeks.append((tp, offset))
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.ends.get(tp)
 
 
 @dataclass
@@ -49,10 +53,19 @@ def admit_all(order: InOrder, offsets: list[int]) -> list[Admit]:
     return asyncio.run(run())
 
 
-def an_order(committed: int | None = 10) -> tuple[InOrder, App]:
+@dataclass
+class Clock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def an_order(committed: int | None = 10, clock: Clock | None = None) -> tuple[InOrder, App]:
     offsets = {} if committed is None else {CHANGES: committed}
     app = App(Consumer(offsets))
-    return InOrder(app), app
+    manual([CHANGES.topic])
+    return InOrder(app, clock=clock or Clock(), stalled_after=10.0), app
 
 
 def test_given_a_committed_offset_when_events_come_in_order_then_each_is_handled() -> None:
@@ -101,3 +114,82 @@ def test_given_nothing_committed_when_the_first_event_comes_then_the_group_start
     order, app = an_order(committed=None)
     assert admit_all(order, [0, 1, 3]) == [Admit.HANDLE, Admit.HANDLE, Admit.EARLY]
     assert app.consumer.seeks == [(CHANGES, 2)]
+
+
+def unstall_at(order: InOrder, clock: Clock, *seconds: float) -> None:
+    async def run() -> None:
+        for at in seconds:
+            clock.now = at
+            await order.unstall([CHANGES])
+
+    asyncio.run(run())
+
+
+def test_given_a_lost_tail_when_no_event_comes_for_the_idle_time_then_the_partition_seeks_back() -> (
+    None
+):
+    # events 10-12 handled; 13-19 were fetched (the highwater says 20) but never reached the
+    # agent, and nothing comes after them: no admit can notice
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    admit_all(order, [10, 11, 12])
+    app.consumer.ends[CHANGES] = 20
+    unstall_at(order, clock, 5.0, 9.9)
+    assert app.consumer.seeks == []
+    unstall_at(order, clock, 10.0)
+    assert app.consumer.seeks == [(CHANGES, 13)]
+
+
+def test_given_a_seek_back_whose_refetch_is_lost_too_then_it_seeks_again_after_the_idle_time() -> (
+    None
+):
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    admit_all(order, [10])
+    app.consumer.ends[CHANGES] = 20
+    unstall_at(order, clock, 10.0, 15.0, 20.0)
+    assert app.consumer.seeks == [(CHANGES, 11), (CHANGES, 11)]
+
+
+def test_given_later_events_dropped_as_early_then_they_are_no_progress_and_it_seeks_back() -> None:
+    # the seek back asked for by 14 was lost; 15 and 16 keep coming and are dropped unhandled
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    app.consumer.ends[CHANGES] = 17
+    unstall_at(order, clock, 0.0)
+    clock.now = 5.0
+    admit_all(order, [14, 15, 16])
+    unstall_at(order, clock, 10.0)
+    assert app.consumer.seeks == [(CHANGES, 10), (CHANGES, 10)]
+
+
+def test_given_events_admitted_in_order_meanwhile_then_the_partition_is_not_sought() -> None:
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    app.consumer.ends[CHANGES] = 20
+    unstall_at(order, clock, 0.0)
+    clock.now = 8.0
+    admit_all(order, [10, 11])
+    unstall_at(order, clock, 12.0, 17.9)
+    assert app.consumer.seeks == []
+
+
+def test_given_every_event_handled_when_the_partition_is_idle_then_it_is_not_sought() -> None:
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    admit_all(order, [10, 11, 12])
+    app.consumer.ends[CHANGES] = 13
+    unstall_at(order, clock, 0.0, 60.0)
+    assert app.consumer.seeks == []
+
+
+def test_given_a_new_generation_then_the_idle_time_counts_from_the_assignment() -> None:
+    clock = Clock()
+    order, app = an_order(clock=clock)
+    admit_all(order, [10, 11])
+    app.consumer.ends[CHANGES] = 20
+    app.consumer_generation_id = 2  # a rebalance: the next offset is the committed one
+    unstall_at(order, clock, 30.0, 39.0)
+    assert app.consumer.seeks == []
+    unstall_at(order, clock, 40.0)
+    assert app.consumer.seeks == [(CHANGES, 10)]
