@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_WIDTHS = (15, 20, 10)
-
 
 class Version(BaseModel):
     """Totally ordered version of one field value (or of a delete tombstone)."""
@@ -42,9 +40,8 @@ class Version(BaseModel):
 
     def encode(self) -> str:
         """Fixed-width text whose string order is the version order (stored per trait in the DB)."""
-        return ".".join(
-            f"{part:0{width}d}" for part, width in zip(self.as_tuple(), _WIDTHS, strict=True)
-        )
+        # 15, 20 and 10 digits; one f-string, since the sink encodes every trait version it reads
+        return f"{self.commit_ts:015d}.{self.commit_number:020d}.{self.sequence:010d}"
 
     @classmethod
     def decode(cls, text: str) -> Version:

@@ -18,6 +18,7 @@ import itertools
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,8 +141,8 @@ class Sink:
     ) -> bool:
         """Write the batch and deliver its dead letters, retrying while a dependency fails
         transiently; False when stopped first (nothing committed: the batch is read again)."""
-        for message in batch:
-            MESSAGES_IN.labels("sink", tenant_of(message.key())).inc()
+        for tenant, count in Counter(tenant_of(m.key()) for m in batch).items():
+            MESSAGES_IN.labels("sink", tenant).inc(count)
         letters = self._retried(lambda: self.handle(batch), batch, stop, wait)
         if letters is None:
             return False
@@ -223,11 +224,12 @@ class Sink:
         """Apply in one transaction; metrics and freshness only once it committed."""
         result = self.store.apply(upserts, self.now())
         self._count(result)
-        committed = self.now()
-        for upsert in upserts:
-            delay = committed.timestamp() - upsert.version.commit_ts / 1000
-            END_TO_END_DELAY.labels(upsert.tenant).observe(max(0.0, delay))
-            MESSAGES_OUT.labels("sink", upsert.tenant).inc()
+        committed = self.now().timestamp()
+        for tenant, written in _by_tenant(upserts).items():
+            delays = END_TO_END_DELAY.labels(tenant)  # one label lookup per tenant and batch
+            for upsert in written:
+                delays.observe(max(0.0, committed - upsert.version.commit_ts / 1000))
+            MESSAGES_OUT.labels("sink", tenant).inc(len(written))
         for tenant, commit_at in result.newest.items():
             self.newest[tenant] = max(self.newest.get(tenant, commit_at), commit_at)
 
@@ -382,6 +384,13 @@ def _raise_if_transient(e: Exception) -> None:
 
 def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {getattr(e, 'orig', None) or e}"
+
+
+def _by_tenant(upserts: list[GatherUpsert]) -> dict[str, list[GatherUpsert]]:
+    tenants: dict[str, list[GatherUpsert]] = {}
+    for upsert in upserts:
+        tenants.setdefault(upsert.tenant, []).append(upsert)
+    return tenants
 
 
 def _tenants(batch: list[Message]) -> list[str]:
