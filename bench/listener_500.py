@@ -340,12 +340,18 @@ def main() -> int:
             for sampler in samplers:
                 sampler.start()
             spy = _py_spy(listener.pid, args.seconds, args.profile) if args.profile else None
+            cpu_from, began = _cpu_ticks(listener.pid), time.monotonic()
             made = _load(c, args.seconds, rate)
             for sampler in samplers:
                 sampler.join()
             if spy is not None:
                 spy.wait(60)
             delays = _delays(kafka, run, since, made * args.tenants, timeout=120)
+            # CPU per event: from the load's start until its last event is on sf.changes (a
+            # listener starved of CPU works its backlog off after the window), less idle use
+            spent = (_cpu_ticks(listener.pid) - cpu_from) / TICK
+            busy = spent - idle.cpu_percent / 100 * (time.monotonic() - began)
+            cpu_ms = 1000 * busy / max(1, len(delays))
             _set_log_append_time(kafka, Topics.of(kafka).sf_changes, False)
             bare = _bare_producer_delays(kafka, 10, 1000)
         finally:
@@ -355,6 +361,10 @@ def main() -> int:
             sfsim.wait(30)
             _clean_up(kafka, run, [f"bench-{topic}", f"bench-read-{run}"])
     _report(args.tenants, subscribe_s, empty, idle, loaded_usage, made, delays, bare, args.seconds)
+    print(
+        f"\nListener CPU per event: {cpu_ms:.2f} ms (its CPU from the load's start until the "
+        "last event reached sf.changes, less its idle use, over the events)"
+    )
     return 0
 
 
