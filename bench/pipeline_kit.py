@@ -211,6 +211,8 @@ def py_spy(pid: int, name: str) -> tuple[subprocess.Popen[bytes], Path]:
     out = PROFILES / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
     time.sleep(1.0)
     command = [str(PY_SPY), "record", "--format", "raw", "-o", str(out), "--pid", str(pid)]
+    if os.environ.get("BENCH_PROFILE_IDLE"):  # waits too (I/O, locks): where the wall time goes
+        command.append("--idle")
     with (PROFILES / f"{out.stem}.log").open("wb") as log:
         spy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     return spy, out

@@ -57,6 +57,7 @@ class ApplyResult:
     linked: int = 0  # users whose account link was set or moved
     tenants: set[str] = field(default_factory=set)
     newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest commit applied
+    inserted: dict[str, int] = field(default_factory=dict)  # table -> new rows
 
 
 class SqlStore:
@@ -122,6 +123,7 @@ class SqlStore:
             self._update(db, table, changed, now)
             inserted = self._insert(db, kind, table, fresh, now)
             result.written += len(changed) + len(inserted)
+            result.inserted[table.name] = result.inserted.get(table.name, 0) + len(inserted)
             pending = {plan.key_of_row(kind, row) for row in fresh} - inserted
             stored |= self._read(db, kind, table, sorted(pending))
 
@@ -236,6 +238,17 @@ class PostgresStore(SqlStore):
     one's commit; its link pass then sees that commit. Taking them first (not after the rows'
     own locks) keeps two batches from each holding what the other waits for.
     https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS"""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.growth = pg_batch.Growth()
+
+    def apply(self, batch: list[GatherUpsert], now: datetime) -> ApplyResult:
+        result = super().apply(batch, now)
+        if grown := self.growth.grown(result.inserted):
+            with self.engine.begin() as db:
+                pg_batch.analyze(db, grown)
+        return result
 
     def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
         pg_batch.lock_accounts(db, pairs)
