@@ -1,16 +1,23 @@
 """`InOrder`: each partition's events admitted in offset order from its committed offset.
 
-The consumer here is a stand-in that records seeks (the real consumer's behaviour at a rebalance
-is what tests/streams/test_rebalance.py runs against); the rule under test is ours."""
+The consumer here is mostly a stand-in that records seeks (the real consumer's behaviour at a
+rebalance is what tests/streams/test_rebalance.py runs against); the rule under test is ours.
+The last test runs `unstall` over a real aiokafka consumer and broker: a fetched tail dropped
+before the agent (as Faust dropped one after a rebalance) is fetched again."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 from faust.types import TP
 
+from connectors.kafka.settings import KafkaSettings
 from streams.faust_fixes import Admit, InOrder, manual
 
 CHANGES = TP("p.sf.changes", 0)
@@ -31,7 +38,7 @@ class Consumer:
 
 @dataclass
 class App:
-    consumer: Consumer
+    consumer: Any  # the stand-in Consumer, or RealConsumer
     consumer_generation_id: int = 1
 
 
@@ -193,3 +200,61 @@ def test_given_a_new_generation_then_the_idle_time_counts_from_the_assignment() 
     assert app.consumer.seeks == []
     unstall_at(order, clock, 40.0)
     assert app.consumer.seeks == [(CHANGES, 10)]
+
+
+@dataclass
+class RealConsumer:
+    """The parts of Faust's consumer `InOrder` uses, over a real aiokafka consumer."""
+
+    consumer: AIOKafkaConsumer
+    _committed_offset: dict[Any, int] = field(default_factory=dict)
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        self.consumer.seek(tp, offset)
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.consumer.highwater(tp)  # type: ignore[no-any-return]
+
+
+def a_partition_of_five(kafka: KafkaSettings) -> TopicPartition:
+    topic = f"unstall-{uuid.uuid4().hex[:8]}.sf.changes"
+    admin = AdminClient(kafka.admin_config())
+    admin.create_topics([NewTopic(topic, 1, kafka.replication_factor)])[topic].result(30)
+    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    for n in range(5):
+        producer.produce(topic, key=b"t:Account:1", value=str(n).encode())
+    assert producer.flush(30) == 0
+    return TopicPartition(topic, 0)
+
+
+def test_given_a_real_consumer_whose_fetched_tail_was_dropped_then_unstall_fetches_it_again(
+    kafka_settings: KafkaSettings,
+) -> None:
+    tp = a_partition_of_five(kafka_settings)
+    manual([tp.topic])
+
+    async def run() -> list[Admit]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka_settings.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        consumer.assign([tp])
+        await consumer.start()
+        try:
+            clock = Clock()
+            order = InOrder(App(RealConsumer(consumer, {tp: 0})), clock=clock, stalled_after=10.0)
+            fetched = (await consumer.getmany(tp, timeout_ms=10_000))[tp]
+            assert [r.offset for r in fetched] == [0, 1, 2, 3, 4]
+            for record in fetched[:2]:  # 2-4 never reach the agent, and nothing comes after
+                await order.admit(Event(Message(tp, record.offset)))
+            await order.unstall([tp])
+            assert await consumer.getmany(tp, timeout_ms=500) == {}
+            clock.now = 10.0
+            await order.unstall([tp])
+            again = (await consumer.getmany(tp, timeout_ms=10_000)).get(tp, [])
+            return [await order.admit(Event(Message(tp, r.offset))) for r in again]
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [Admit.HANDLE] * 3
