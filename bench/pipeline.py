@@ -35,7 +35,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -384,6 +384,7 @@ class Throughput:
     messages: int
     seconds: float  # from the start (process or client) until the last output
     first_s: float  # from the start until the first output: the start-up
+    cpu: dict[str, float] = field(default_factory=dict)  # CpuUse.as_dict() of the processes
 
     @property
     def rate(self) -> float:
@@ -396,6 +397,56 @@ class Throughput:
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self) | {"per_s": self.rate, "steady_per_s": self.steady_rate}
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds (user + system) of a stage's processes, read when an output count grows: at
+    the first output (start-up and imports are before it) and at the last."""
+
+    first_cpu: float = 0.0
+    first_count: int = 0
+    last_cpu: float = 0.0
+    last_count: int = 0
+
+    def saw(self, count: int, cpu: float) -> None:
+        if not self.first_count:
+            self.first_cpu, self.first_count = cpu, count
+        self.last_cpu, self.last_count = cpu, count
+
+    def as_dict(self) -> dict[str, float]:
+        steady = self.last_count - self.first_count
+        return asdict(self) | {
+            "ms_per_output": 1000 * self.last_cpu / self.last_count if self.last_count else 0.0,
+            "ms_per_output_steady": 1000 * (self.last_cpu - self.first_cpu) / steady
+            if steady > 0
+            else 0.0,
+        }
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """utime + stime of each process from /proc/<pid>/stat (fields 14 and 15)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def spawn_replicas(
+    stage: kit.Stage, name: str, args: list[str], replicas: int
+) -> list[subprocess.Popen[bytes]]:
+    """`replicas` processes of one stage at once, in one consumer group (the stage's), each with
+    a Faust data directory of its own; named `name`, `name-2`, ... (their logs and RSS)."""
+    processes = []
+    for i in range(replicas):
+        label = name if i == 0 else f"{name}-{i + 1}"
+        stage.extra = stage.extra | {"WORKER_DATADIR": str(stage.workdir / f"faust-{label}")}
+        processes.append(kit.spawn(stage, label, args))
+    return processes
 
 
 def scenario_faust(ctx: Context) -> dict[str, Any]:
@@ -415,6 +466,7 @@ def scenario_faust(ctx: Context) -> dict[str, Any]:
     provision_topics(admin, [TopicSpec(target, ctx.args.partitions)], 1)
     bare = asyncio.run(bare_loop(ctx.svc.bootstrap, source, target, f"{stage.tag}-bare", changes))
     return {
+        "replicas": ctx.args.replicas,
         "messages": len(changes),
         "upserts": len(upserts),
         "upserts_sent": sent,
@@ -444,18 +496,20 @@ def time_worker(
     consumer = Consumer(ctx.kafka.consumer_config(f"{stage.tag}-reader"))
     topics = stage.topics.gather_data
     started = time.monotonic()
-    worker = kit.spawn(stage, "worker", kit.WORKER)
-    out, first, moved = 0, 0.0, started
+    workers = spawn_replicas(stage, "worker", kit.WORKER, ctx.args.replicas)
+    out, first, moved, cpu = 0, 0.0, started, CpuUse()
     while not _settled(out >= expected, time.monotonic() - moved, bool(first)):
         time.sleep(0.25)
-        assert worker.poll() is None, f"the worker exited ({worker.returncode})"
+        for worker in workers:
+            assert worker.poll() is None, f"a worker exited ({worker.returncode})"
         now_out = kit.end_offsets(consumer, topics)
         if now_out != out:
             out, moved = now_out, time.monotonic()
             first = first or moved - started
+            cpu.saw(out, cpu_seconds(w.pid for w in workers))
     consumer.close()
     assert out, "the worker sent nothing (see its log: --keep)"
-    return Throughput(changes, moved - started, first), out
+    return Throughput(changes, moved - started, first, cpu.as_dict()), out
 
 
 def _settled(complete: bool, still_for: float, started: bool) -> bool:
@@ -525,6 +579,7 @@ def scenario_sink(ctx: Context) -> dict[str, Any]:
     batch = SinkSettings().batch_size
     bare = bare_upserts(bare_stage.database_url, upserts, batch)
     return {
+        "replicas": ctx.args.replicas,
         "upserts": len(upserts),
         "batch_size": batch,
         "sink": sink.as_dict(),
@@ -549,16 +604,30 @@ def time_sink(ctx: Context, stage: kit.Stage, expected: int) -> Throughput:
     consumer = Consumer(ctx.kafka.consumer_config(stage.env()["SINK_GROUP_ID"]))
     topics = stage.topics.gather_data
     started = time.monotonic()
-    kit.spawn(stage, "sink", ["-m", "cli.main", "sink"])
-    done, first, moved = 0, 0.0, started
-    while done < expected and time.monotonic() - moved < 60:
-        time.sleep(0.25)
-        now_done = kit.committed(consumer, topics)
-        if now_done != done:
-            done, moved = now_done, time.monotonic()
-            first = first or moved - started
+    sinks = spawn_replicas(stage, "sink", ["-m", "cli.main", "sink"], ctx.args.replicas)
+    done, first, moved, cpu, store = 0, 0.0, started, CpuUse(), CpuUse()
+    with psycopg.connect(kit.libpq(ctx.svc.admin_url), autocommit=True) as admin:
+        while done < expected and time.monotonic() - moved < 60:
+            time.sleep(0.25)
+            now_done = kit.committed(consumer, topics)
+            if now_done != done:
+                done, moved = now_done, time.monotonic()
+                first = first or moved - started
+                cpu.saw(done, cpu_seconds(s.pid for s in sinks))
+                store.saw(done, cpu_seconds(backends(admin, stage.database)))
     consumer.close()
-    return Throughput(done, moved - started, first)
+    both = cpu.as_dict() | {f"store_{k}": v for k, v in store.as_dict().items()}
+    return Throughput(done, moved - started, first, both)
+
+
+def backends(admin: psycopg.Connection[Any], database: str | None) -> list[int]:
+    """PostgreSQL's server processes serving a database (its sinks' connections): the store's
+    own CPU for the sink's writes, on this machine where the server runs."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (database,),
+    )
+    return [int(pid) for (pid,) in rows.fetchall()]
 
 
 def bare_upserts(url: str, upserts: list[GatherUpsert], batch: int) -> Throughput:
@@ -708,7 +777,8 @@ def _faust_rows(r: dict[str, Any]) -> list[str]:
     base = f"bare aiokafka consume, parse, produce: {b['per_s']:,.0f} msg/s ({b['seconds']:.1f} s)"
     ratio = f"{r['ratio']:.3f} ({r['steady_ratio']:.3f} steady)"
     rss = _rss(r["worker_peak_rss_mib"], None)
-    return [_row("Faust worker", size, result, base, ratio, rss, _loads(r))]
+    name = _replicas("Faust worker", r) + _cpu(w, "upsert out")
+    return [_row(name, size, result, base, ratio, rss, _loads(r))]
 
 
 def _sink_rows(r: dict[str, Any]) -> list[str]:
@@ -721,7 +791,20 @@ def _sink_rows(r: dict[str, Any]) -> list[str]:
     base = f"bare `executemany` upserts: {b['per_s']:,.0f} rows/s ({b['seconds']:.1f} s)"
     ratio = f"{r['ratio']:.3f} ({r['steady_ratio']:.3f} steady)"
     rss = _rss(None, r["sink_peak_rss_mib"])
-    return [_row("sink", size, result, base, ratio, rss, _loads(r))]
+    name = _replicas("sink", r) + _cpu(k, "upsert") + _cpu(k, "upsert", "store_", "PostgreSQL ")
+    return [_row(name, size, result, base, ratio, rss, _loads(r))]
+
+
+def _replicas(name: str, r: dict[str, Any]) -> str:
+    n = r.get("replicas", 1)
+    return f"{name}, {n} replicas" if n > 1 else name
+
+
+def _cpu(throughput: dict[str, Any], unit: str, key: str = "", who: str = "") -> str:
+    """CPU of the stage's processes (or, key "store_", of PostgreSQL's server processes serving
+    them) per output after the first, all replicas together."""
+    ms = (throughput.get("cpu") or {}).get(f"{key}ms_per_output_steady")
+    return f" ({who}CPU {ms:.2f} ms per {unit} after the first)" if ms else ""
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -738,6 +821,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain", type=float, default=15.0, help="e2e: seconds after it")
     parser.add_argument("--e2e-accounts", type=int, default=200, help="e2e: seed accounts")
     parser.add_argument("--partitions", type=int, default=6, help="partitions of data topics")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="faust and sink: worker / sink processes started at once in one group",
+    )
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument(
         "--profile",
