@@ -62,7 +62,8 @@ def top(stacks: Counter[tuple[str, ...]], n: int = 10) -> Top:
             anywhere[frame] += samples
 
     def frames(counts: Counter[str]) -> list[Frame]:
-        return [Frame(name, s, s / total) for name, s in counts.most_common(n)]
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # ties by name
+        return [Frame(name, s, s / total) for name, s in ranked[:n]]
 
     return Top(total, frames(own), frames(anywhere))
 
