@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sfsim.server.bulk import _csv
 
 
 def test_given_rows_of_every_kind_of_value_then_the_csv_is_as_salesforce_writes_it() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"Id": "001A", "IsDeleted": False, "Active__c": True, "Employees": 12, "Rate": 1.5},
         {"Id": "001B", "Name": 'Say "hi", then\nleave', "Employees": None},  # Rate missing
     ]
