@@ -222,8 +222,9 @@ def profile_summary(out: Path) -> str:
     if not out.exists():
         return f"no profile in {out} (py-spy's output: {out.with_suffix('.log')})"
     with out.open(encoding="utf-8", errors="replace") as lines:
-        stacks = profile_top.parse(lines)
-    return profile_top.render(profile_top.top(stacks), str(out)) if stacks else f"{out}: empty"
+        stacks = profile_top.without_imports(profile_top.parse(lines))
+    title = f"{out} (start-up imports left out)"
+    return profile_top.render(profile_top.top(stacks), title) if stacks else f"{out}: empty"
 
 
 def stop(stage: Stage) -> None:

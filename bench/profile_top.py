@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LINE = re.compile(r":\d+\)$")
+_IMPORT = "<frozen importlib._bootstrap"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ def parse(lines: Iterable[str], lines_apart: bool = False) -> Counter[tuple[str,
             frames = [_LINE.sub(")", f) for f in frames]
         stacks[tuple(frames)] += int(count)
     return stacks
+
+
+def without_imports(stacks: Counter[tuple[str, ...]]) -> Counter[tuple[str, ...]]:
+    """The stacks that do not pass through the import machinery: a short run's profile is
+    mostly its start-up (importing pydantic, Faust, SQLAlchemy) otherwise."""
+    return Counter(
+        {frames: n for frames, n in stacks.items() if not any(_IMPORT in f for f in frames)}
+    )
 
 
 def top(stacks: Counter[tuple[str, ...]], n: int = 10) -> Top:
@@ -83,9 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("profile", type=Path, help="a py-spy raw profile")
     parser.add_argument("-n", type=int, default=10, help="frames per table (10)")
     parser.add_argument("--lines", action="store_true", help="keep frames apart by line")
+    parser.add_argument(
+        "--no-imports", action="store_true", help="leave out the stacks of imports (start-up)"
+    )
     args = parser.parse_args(argv)
     with args.profile.open(encoding="utf-8", errors="replace") as lines:
         stacks = parse(lines, args.lines)
+    if args.no_imports:
+        stacks = without_imports(stacks)
     if not stacks:
         print(f"{args.profile}: no samples", file=sys.stderr)
         return 1

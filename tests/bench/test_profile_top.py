@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.profile_top import main, parse, top
+from bench.profile_top import main, parse, top, without_imports
 
 RAW = """\
 <module> (run.py:7);backfill (backfill.py:60);row_change (snapshots.py:48);__init__ (main.py:250) 30
@@ -91,3 +91,17 @@ def test_given_a_profile_file_when_run_then_it_prints_both_tables(
     printed = capsys.readouterr().out
     assert "| 50.0% | 50 | `__next__ (csv.py)` |" in printed
     assert "| inclusive % | samples | frame |" in printed
+
+
+def test_given_start_up_imports_when_left_out_then_only_the_work_is_ranked() -> None:
+    stacks = parse(
+        [
+            "<module> (main.py:1);_find_and_load (<frozen importlib._bootstrap>:1);x (p.py:2) 70",
+            "<module> (main.py:1);work (w.py:3) 30",
+        ]
+    )
+
+    result = top(without_imports(stacks))
+
+    assert result.samples == 30
+    assert [f.name for f in result.self_time] == ["work (w.py)"]
