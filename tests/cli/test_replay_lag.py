@@ -50,6 +50,12 @@ def topic(kafka: KafkaSettings) -> Iterator[str]:
     admin = AdminClient(kafka.admin_config())
     for future in admin.create_topics([NewTopic(name, 2, 1)]).values():
         future.result(30)
+    # the controller has made the topic; the broker's metadata, which the commands read, can
+    # lag behind it on a loaded machine ("topic ... does not exist" in one run of many)
+    deadline = time.monotonic() + 30
+    while not admin.list_topics(name, timeout=10).topics[name].partitions:
+        assert time.monotonic() < deadline, f"topic {name} not in the broker's metadata"
+        time.sleep(0.1)
     yield name
     for future in admin.delete_topics([name]).values():
         future.result(30)
