@@ -10,7 +10,8 @@ In production a sink's batch is what one poll of its partitions returns, and wit
 on six partitions nearly every upsert of a batch is from another tenant. Here the benchmark's
 Account and Contact upserts (bench.pipeline_data: what the worker sends for sfsim's changes)
 are dealt to N tenants by account (a contact goes with its account, so links stay within a
-tenant), each N on a fresh database (created on the admin URL of `deploy/local/postgres.sh
+tenant; `--deal upsert` deals them one by one instead, so a batch spans as many tenants as it
+has upserts), each N on a fresh database (created on the admin URL of `deploy/local/postgres.sh
 env`, dropped at the end), and written with the sink's store (`SqlStore.apply`) in batches of
 --batch in their order. Reported per N: upserts/s, statements per batch (a SQLAlchemy hook
 counts them), and CPU ms per upsert of this process and of the PostgreSQL server process
@@ -40,13 +41,16 @@ from connectors.gather.store import SqlStore
 from schemas.gather import GatherUpsert
 
 
-def dealt(upserts: list[GatherUpsert], tenants: int) -> list[GatherUpsert]:
-    """Each upsert moved to tenant `t<k>`, k from its account's Salesforce id (a contact's
-    account, else its own id): one record's upserts stay in one tenant, in their order."""
+def dealt(upserts: list[GatherUpsert], tenants: int, by: str = "account") -> list[GatherUpsert]:
+    """Each upsert moved to tenant `t<k>`. By account: k from its account's Salesforce id (a
+    contact's account, else its own id), so one record's upserts stay in one tenant, in their
+    order. By upsert: k = its position mod N, so consecutive upserts are other tenants' (a
+    record's upserts become rows of several tenants), as in a batch polled from a partition
+    that 1,000s of tenants share."""
     out = []
-    for u in upserts:
+    for i, u in enumerate(upserts):
         anchor = u.account_sf_id or u.sf_id
-        k = zlib.crc32(anchor.encode()) % tenants
+        k = zlib.crc32(anchor.encode()) % tenants if by == "account" else i % tenants
         out.append(u.model_copy(update={"tenant": TENANT if tenants == 1 else f"t{k}"}))
     return out
 
@@ -121,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upserts", type=int, default=20_000, help="changes to derive them")
     parser.add_argument("--tenants", default="1,10,100,500", help="comma-separated tenant counts")
     parser.add_argument("--batch", type=int, default=500, help="upserts per apply (the sink's 500)")
+    parser.add_argument(
+        "--deal", choices=("account", "upsert"), default="account", help="see dealt()"
+    )
     parser.add_argument("--out", type=Path, help="JSON (.local/bench/store-tenants-<time>.json)")
     args = parser.parse_args(argv)
     svc = kit.services()
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for n in (int(t) for t in args.tenants.split(",") if t):
         before = kit.load()
-        results["runs"][n] = run_one(svc.admin_url, dealt(upserts, n), args.batch)
+        results["runs"][n] = run_one(svc.admin_url, dealt(upserts, n, args.deal), args.batch)
         results["runs"][n] |= {"load_before": before, "load_after": kit.load()}
         print(f"  {n} tenants: {results['runs'][n]['upserts_per_s']:,.0f} upserts/s", flush=True)
     out = args.out or kit.REPO / f".local/bench/store-tenants-{now:%Y%m%dT%H%M%S}.json"
