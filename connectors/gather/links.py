@@ -80,17 +80,22 @@ def _held_data() -> ColumnElement[bool]:
 _JSON_COLUMNS = (accounts.c.traits, accounts.c.trait_versions)
 
 
+def users_touched(batch: Iterable[GatherUpsert]) -> list[tuple[str, str]]:
+    """(tenant, Salesforce id) of the batch's users, sorted: only they can have lost their
+    account."""
+    return sorted({(u.tenant, u.sf_id) for u in batch if u.kind is EntityKind.USER})
+
+
 def unlink(db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
-    """Users of this batch without an AccountId lose their account (only they can have)."""
-    touched: dict[str, set[str]] = {}
-    for u in batch:
-        if u.kind is EntityKind.USER:
-            touched.setdefault(u.tenant, set()).add(u.sf_id)
+    """Users of this batch without an AccountId lose their account."""
+    touched: dict[str, list[str]] = {}
+    for tenant, sf_id in users_touched(batch):
+        touched.setdefault(tenant, []).append(sf_id)
     unlinked = 0
     for tenant, sf_ids in touched.items():
         orphans = and_(
             users.c.tenant == tenant,
-            users.c.sf_id.in_(sorted(sf_ids)),
+            users.c.sf_id.in_(sf_ids),
             users.c.sf_account_id.is_(None),
             users.c.account_id.is_not(None),
         )

@@ -20,10 +20,15 @@ from sqlalchemy import Connection
 
 from connectors.gather.plan import Key
 
-# Every statement names one tenant (and model): its rows are found through the primary key or
-# an index (`tenant = %s AND id = ANY(%s)`), whatever the planner thinks of the arrays' size; a
-# join on `unnest` alone let it choose a sequential scan of the whole table per batch.
-_SCOPES = {"accounts": ("tenant",), "users": ("tenant",), "records": ("tenant", "model")}
+# Every statement serves the whole batch, whichever tenants it spans (a sink's poll over many
+# tenants' partitions holds upserts of hundreds of them): the keys are arrays joined with
+# `unnest`. The join is answered through the primary key once the table's statistics are
+# current (`Growth` below keeps them so while this sink fills it).
+_KEYS = {
+    "accounts": ("tenant", "id"),
+    "users": ("tenant", "id"),
+    "records": ("tenant", "model", "id"),
+}
 _VALUES = ("sf_id", "traits", "trait_versions", "deleted", "deleted_version", "deleted_reason")
 _TYPES = {"traits": "jsonb", "trait_versions": "jsonb", "deleted": "bool"}
 
@@ -32,18 +37,8 @@ def value_columns(table: str) -> tuple[str, ...]:
     return (*_VALUES, "sf_account_id") if table == "users" else _VALUES
 
 
-def by_scope(keys: Iterable[Key]) -> dict[tuple[str, ...], list[str]]:
-    """Keys grouped by their scope (the key without its id), scopes and ids sorted: locks are
-    taken in key order."""
-    scopes: dict[tuple[str, ...], list[str]] = {}
-    for key in sorted(keys):
-        scopes.setdefault(key[:-1], []).append(key[-1])
-    return scopes
-
-
-def _where(table: str, alias: str = "t") -> str:
-    scope = " AND ".join(f"{alias}.{c} = %s" for c in _SCOPES[table])
-    return f"{scope} AND {alias}.id = ANY(%b::text[])"
+def _on(table: str) -> str:
+    return " AND ".join(f"t.{k} = v.{k}" for k in _KEYS[table])
 
 
 def _unnest(columns: Sequence[str]) -> str:
@@ -57,32 +52,36 @@ def _arrays(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[list
     ]
 
 
+def _columns_of(keys: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [[key[i] for key in keys] for i in range(width)]
+
+
 def read(db: Connection, table: str, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
     """The rows of `keys`, locked FOR UPDATE in key order (see store.py)."""
+    names = _KEYS[table]
+    query = (
+        f"SELECT t.* FROM {table} t JOIN {_unnest(names)} ON {_on(table)} "
+        f"ORDER BY {', '.join(f't.{k}' for k in names)} FOR UPDATE OF t"
+    )
     found = {}
-    for scope, ids in by_scope(keys).items():
-        query = f"SELECT * FROM {table} t WHERE {_where(table)} ORDER BY t.id FOR UPDATE"
-        for row in db.exec_driver_sql(query, (*scope, ids)).mappings():
-            found[(*scope, row["id"])] = dict(row)
+    for row in db.exec_driver_sql(query, tuple(_columns_of(sorted(keys), len(names)))).mappings():
+        found[tuple(row[k] for k in names)] = dict(row)
     return found
 
 
 def update(db: Connection, table: str, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    """Rows this transaction holds: one statement per tenant (and model)."""
-    values = value_columns(table)
-    sets = ", ".join(f"{c} = v.{c}" for c in values)
+    """Rows this transaction holds: one statement."""
+    columns = (*_KEYS[table], *value_columns(table))
+    sets = ", ".join(f"{c} = v.{c}" for c in value_columns(table))
     query = (
-        f"UPDATE {table} t SET {sets}, updated_at = %s "
-        f"FROM {_unnest(('id', *values))} WHERE {_where(table)} AND t.id = v.id"
+        f"UPDATE {table} t SET {sets}, updated_at = %s FROM {_unnest(columns)} WHERE {_on(table)}"
     )
-    for scope, scoped in _rows_by_scope(table, rows).items():
-        ids = [row["id"] for row in scoped]
-        db.exec_driver_sql(query, (now, *_arrays(scoped, ("id", *values)), *scope, ids))
+    db.exec_driver_sql(query, (now, *_arrays(rows, columns)))
 
 
 def insert(db: Connection, table: str, rows: Sequence[dict[str, Any]], now: datetime) -> set[Key]:
     """New rows; the keys inserted (a key another transaction inserted first is not)."""
-    names = (*_SCOPES[table], "id")
+    names = _KEYS[table]
     columns = (*names, *value_columns(table))
     query = (
         f"INSERT INTO {table} ({', '.join(columns)}, created_at, updated_at) "
@@ -91,15 +90,6 @@ def insert(db: Connection, table: str, rows: Sequence[dict[str, Any]], now: date
     )
     inserted = db.exec_driver_sql(query, (now, now, *_arrays(rows, columns)))
     return {tuple(found) for found in inserted}
-
-
-def _rows_by_scope(
-    table: str, rows: Sequence[dict[str, Any]]
-) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    scopes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        scopes.setdefault(tuple(row[c] for c in _SCOPES[table]), []).append(row)
-    return scopes
 
 
 def lock_accounts(db: Connection, pairs: Sequence[tuple[str, str]]) -> None:
@@ -119,28 +109,53 @@ def lock_accounts(db: Connection, pairs: Sequence[tuple[str, str]]) -> None:
 # a tombstone that held no data (a delete of an account never synced). One index lookup each.
 _RELINK = """
 WITH o AS (
-    SELECT p.sf_account, (
+    SELECT p.tenant, p.sf_account, (
         SELECT a.id FROM accounts a
-        WHERE a.tenant = %(tenant)s AND a.sf_id = p.sf_account
+        WHERE a.tenant = p.tenant AND a.sf_id = p.sf_account
           AND (a.traits <> '{}'::jsonb OR a.trait_versions <> '{}'::jsonb)
         ORDER BY a.deleted, a.id LIMIT 1
     ) AS id
-    FROM unnest(%(accounts)b::text[]) AS p(sf_account)
+    FROM unnest(%b::text[], %b::text[]) AS p(tenant, sf_account)
 )
-UPDATE users u SET account_id = o.id, updated_at = %(now)s FROM o
-WHERE u.tenant = %(tenant)s AND u.sf_account_id = ANY(%(accounts)b::text[])
-  AND u.sf_account_id = o.sf_account AND u.account_id IS DISTINCT FROM o.id
+UPDATE users u SET account_id = o.id, updated_at = %b FROM o
+WHERE u.tenant = o.tenant AND u.sf_account_id = o.sf_account AND u.account_id IS DISTINCT FROM o.id
 """
 
 
 def relink(db: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> int:
     """Users of each (tenant, Salesforce account) point at its Gather account, or at none when
     there is no such row; how many moved."""
-    moved = 0
-    for (tenant,), sf_accounts in by_scope(pairs).items():
-        params = {"tenant": tenant, "accounts": sf_accounts, "now": now}
-        moved += db.exec_driver_sql(_RELINK, params).rowcount
-    return moved
+    if not pairs:
+        return 0
+    return int(db.exec_driver_sql(_RELINK, (*_columns_of(pairs, 2), now)).rowcount)
+
+
+def unlink(db: Connection, users: Sequence[tuple[str, str]], now: datetime) -> int:
+    """Users (tenant, Salesforce id) of this batch without an AccountId lose their account."""
+    if not users:
+        return 0
+    query = (
+        "UPDATE users t SET account_id = NULL, updated_at = %b "
+        "FROM unnest(%b::text[], %b::text[]) AS v(tenant, sf_id) "
+        "WHERE t.tenant = v.tenant AND t.sf_id = v.sf_id "
+        "AND t.sf_account_id IS NULL AND t.account_id IS NOT NULL"
+    )
+    return int(db.exec_driver_sql(query, (now, *_columns_of(sorted(users), 2))).rowcount)
+
+
+def advance(db: Connection, newest: dict[str, datetime], now: datetime) -> None:
+    """Each tenant's freshness mark moves forward, never back (freshness.py), in one statement."""
+    if not newest:
+        return
+    tenants = sorted(newest)
+    db.exec_driver_sql(
+        "INSERT INTO tenant_freshness (tenant, newest_commit_at, applied_at) "
+        "SELECT v.tenant, v.commit_at, %b FROM unnest(%b::text[], %b::timestamptz[]) "
+        "AS v(tenant, commit_at) ON CONFLICT (tenant) DO UPDATE "
+        "SET newest_commit_at = excluded.newest_commit_at, applied_at = excluded.applied_at "
+        "WHERE tenant_freshness.newest_commit_at < excluded.newest_commit_at",
+        (now, tenants, [newest[t] for t in tenants]),
+    )
 
 
 @dataclass

@@ -82,7 +82,7 @@ class SqlStore:
                     self._apply_table(db, kind, table, upserts, now, result)
             result.linked = self._link(db, batch, now)
             result.newest = newest_commits(batch)
-            advance(db, result.newest, now)
+            self._advance(db, result.newest, now)
         return result
 
     def save_models(self, tenant: str, wanted: list[tuple[str, str, str]], now: datetime) -> None:
@@ -212,6 +212,9 @@ class SqlStore:
     def _link(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
         return links.link(db, batch, now)
 
+    def _advance(self, db: Connection, newest: dict[str, datetime], now: datetime) -> None:
+        advance(db, newest, now)
+
     def _upsert(self, table: Table) -> Any:
         """The dialect's INSERT with ON CONFLICT (postgresql.insert, sqlite.insert)."""
         raise NotImplementedError
@@ -276,7 +279,10 @@ class PostgresStore(SqlStore):
 
     def _link(self, db: Connection, batch: list[GatherUpsert], now: datetime) -> int:
         relinked = pg_batch.relink(db, links.accounts_touched(batch), now)
-        return relinked + links.unlink(db, batch, now)
+        return relinked + pg_batch.unlink(db, links.users_touched(batch), now)
+
+    def _advance(self, db: Connection, newest: dict[str, datetime], now: datetime) -> None:
+        pg_batch.advance(db, newest, now)
 
     def _upsert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)

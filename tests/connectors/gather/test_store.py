@@ -223,6 +223,23 @@ def test_given_a_user_moved_off_its_account_then_the_link_is_cleared(store: SqlS
     assert links(store) == [("ada@example.com", None)]
 
 
+def test_given_two_tenants_users_and_accounts_with_the_same_ids_in_one_batch_then_each_links_its_own(
+    store: SqlStore,
+) -> None:
+    batch = [
+        named("Acme", 1, gather_id="A-acme"),
+        named("Globex", 1, tenant="globex", gather_id="A-globex"),
+        user(1),
+        user(1, tenant="globex"),
+    ]
+
+    store.apply(batch, NOW)
+
+    with store.engine.connect() as db:
+        found = db.execute(select(users.c.tenant, users.c.account_id).order_by(users.c.tenant))
+        assert found.all() == [("acme", "A-acme"), ("globex", "A-globex")]
+
+
 def test_given_two_tenants_with_colliding_ids_then_rows_never_mix(store: SqlStore) -> None:
     store.apply([named("Acme", 1), named("Globex", 1, tenant="globex")], NOW)
 
