@@ -130,15 +130,16 @@ def relink(db: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> i
     return int(db.exec_driver_sql(_RELINK, (*_columns_of(pairs, 2), now)).rowcount)
 
 
-def unlink(db: Connection, users: Sequence[tuple[str, str]], now: datetime) -> int:
-    """Users (tenant, Salesforce id) of this batch without an AccountId lose their account."""
+def unlink(db: Connection, users: Sequence[Key], now: datetime) -> int:
+    """Users (tenant, id) this batch left without an AccountId lose their account: only a
+    write that cleared a user's AccountId can leave it linked (a relink links only users with
+    one), so the rows the batch changed are all there is to look at, by primary key."""
     if not users:
         return 0
     query = (
         "UPDATE users t SET account_id = NULL, updated_at = %b "
-        "FROM unnest(%b::text[], %b::text[]) AS v(tenant, sf_id) "
-        "WHERE t.tenant = v.tenant AND t.sf_id = v.sf_id "
-        "AND t.sf_account_id IS NULL AND t.account_id IS NOT NULL"
+        "FROM unnest(%b::text[], %b::text[]) AS v(tenant, id) "
+        "WHERE t.tenant = v.tenant AND t.id = v.id AND t.account_id IS NOT NULL"
     )
     return int(db.exec_driver_sql(query, (now, *_columns_of(sorted(users), 2))).rowcount)
 
