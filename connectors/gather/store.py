@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
 from connectors.gather import links, pg_batch, plan
@@ -155,12 +155,13 @@ class SqlStore:
     def _read(
         self, db: Connection, kind: EntityKind, table: Table, keys: Sequence[Key]
     ) -> dict[Key, dict[str, Any]]:
-        """The stored rows of `keys`, locked for this transaction, in key order."""
+        """The stored rows of `keys`, in key order; SQLite's write lock, taken at BEGIN
+        IMMEDIATE, holds them for this transaction (PostgreSQL: `pg_batch.read`)."""
         columns = [table.c[name] for name in plan.key_columns(kind)]
         found: dict[Key, dict[str, Any]] = {}
         for at in range(0, len(keys), CHUNK):
             query = select(table).where(tuple_(*columns).in_(keys[at : at + CHUNK]))
-            for row in db.execute(self._locked(query.order_by(*columns))).mappings():
+            for row in db.execute(query.order_by(*columns)).mappings():
                 found[tuple(row[c.name] for c in columns)] = dict(row)
         return found
 
@@ -227,15 +228,13 @@ class SqlStore:
         advance(db, newest, now)
 
     def _upsert(self, table: Table) -> Any:
-        """The dialect's INSERT with ON CONFLICT (postgresql.insert, sqlite.insert)."""
+        """The dialect's INSERT with ON CONFLICT, for the generic reads and writes above
+        (SQLite's; PostgreSQL writes through `pg_batch`)."""
         raise NotImplementedError
 
     def _match(self, table: Table, tenant: str, trait: str, values: list[str]) -> Select[Any]:
         """(id, the trait's value) of the tenant's rows whose trait holds one of `values`."""
         raise NotImplementedError
-
-    def _locked(self, query: Select[Any]) -> Select[Any]:
-        return query
 
     def _serialize_links(self, db: Connection, pairs: list[tuple[str, str]]) -> None:
         """Make the batches touching one Salesforce account run one after the other, so the
@@ -305,18 +304,12 @@ class PostgresStore(SqlStore):
     def _advance(self, db: Connection, newest: dict[str, datetime], now: datetime) -> None:
         pg_batch.advance(db, newest, now)
 
-    def _upsert(self, table: Table) -> postgresql.Insert:
-        return postgresql.insert(table)
-
     def _match(self, table: Table, tenant: str, trait: str, values: list[str]) -> Select[Any]:
         # one containment per value, OR-ed: each is answered by the GIN index (schema.py)
         wanted = [cast(literal(json.dumps({trait: value})), JSONB) for value in values]
         containment = or_(*(table.c.traits.op("@>")(one) for one in wanted))
         value = table.c.traits[trait].as_string()
         return select(table.c.id, value).where(table.c.tenant == tenant, containment)
-
-    def _locked(self, query: Select[Any]) -> Select[Any]:
-        return query.with_for_update()
 
 
 class SqliteStore(SqlStore):
