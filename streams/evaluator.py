@@ -61,15 +61,15 @@ class Evaluator:
         after those messages are delivered, so a change delivered again decides them again."""
         before = self.records.get(change.key)
         state = apply(before, change)
-        if change.object == "Opportunity":
-            # deals are tracked even before the tenant's config is known: closed-won needs them
-            return Observed(change.key, state, [], deal_moves(change.tenant, before, state))
+        # deals are tracked even before the tenant's config is known: closed-won needs them; an
+        # Opportunity may also be synced itself, as a custom object
+        moves = deal_moves(change.tenant, before, state) if change.object == "Opportunity" else []
         config = self.configs.get(change.tenant)
         if config is None:
             self.on_skip(change.tenant, change.object, "tenant_not_configured")
-            return Observed(change.key, state, [], [])
+            return Observed(change.key, state, [], moves)
         upserts = id_moves(config, before, state) + self._evaluate(config, state)
-        return Observed(change.key, state, upserts, [])
+        return Observed(change.key, state, upserts, moves)
 
     def keep(self, observed: Observed) -> None:
         self.records[observed.key] = observed.state

@@ -151,6 +151,31 @@ def test_given_no_config_for_a_tenant_then_state_is_kept_and_nothing_is_sent() -
     assert "acme:Account:" + ACME in evaluator.records
 
 
+def test_given_opportunities_synced_as_a_custom_object_when_one_changes_then_it_is_upserted_at_once_and_still_counts_for_closed_won() -> (
+    None
+):
+    """The guide syncs any object as a custom object; an Opportunity also decides its account's
+    closed-won. Its change was only tracked as a deal, and its record sent only when a config
+    or types change re-evaluated the tenant."""
+    document = a_tenant_config(
+        tenant="acme",
+        accounts={"sync_mode": "create_new", "id_field": "AccountNumber", "closed_won_only": True},
+        custom_objects=[{"object": "Opportunity", "id_field": "Name", "model": "deals"}],
+    )
+    evaluator = an_evaluator(validate_tenant_config(document))
+    evaluator.on_change(change("Account", ACME, 1, ChangeType.CREATE, AccountNumber="A-1"))
+
+    upserts = evaluator.on_change(
+        change("Opportunity", DEAL, 2, ChangeType.CREATE, Name="Big deal", AccountId=ACME,
+               IsWon=True)
+    )  # fmt: skip
+
+    sent = {(u.kind.value, u.gather_id, u.model) for u in upserts}
+    assert sent == {("record", "Big deal", "deals"), ("account", "A-1", None)}
+    deal = next(u for u in upserts if u.model == "deals")
+    assert (deal.traits["name"], deal.traits["is_won"]) == ("Big deal", True)
+
+
 def test_given_deals_before_the_config_then_closed_won_holds_once_the_config_arrives() -> None:
     evaluator = an_evaluator()
     evaluator.on_change(
