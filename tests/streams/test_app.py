@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,16 @@ class Org:
     ) -> None:
         made = change(obj, record_id, ts, kind, tenant, **fields)
         self._send(self.topics.sf_changes, made.key, made.model_dump_json().encode())
+
+    def accounts(self, tenant: str, count: int) -> None:
+        """`count` new Accounts, numbered, sent together."""
+        for n in range(count):
+            made = change("Account", _record_id("001", n), 1, ChangeType.CREATE, tenant,
+                          AccountNumber=f"A-{n}")  # fmt: skip
+            self.producer.produce(
+                self.topics.sf_changes, key=made.key.encode(), value=made.model_dump_json()
+            )
+        assert self.producer.flush(30) == 0
 
     def _send(self, topic: str, key: str, value: bytes) -> None:
         self.producer.produce(topic, key=key.encode(), value=value)
@@ -249,6 +260,30 @@ def test_given_a_restart_then_only_tenants_whose_config_changed_meanwhile_are_re
     time.sleep(5)  # a worker that re-evaluated everything would have sent `same` again by now
     assert len(upserts.of(same)) == before[same]
     assert upserts.of(changed)[-1].traits["annual_revenue"] == 5
+    upserts.close()
+
+
+@pytest.mark.parametrize("worker", ["memory://"], indirect=True)  # the tables do not matter
+def test_given_changes_waiting_when_a_fresh_worker_starts_then_each_record_is_upserted_once(
+    kafka_settings: KafkaSettings,
+    worker: WorkerProcess,
+) -> None:
+    """The worker's first re-evaluation request found nothing applied and re-sent every record
+    handled before it (a backfill's first minute sent twice): records evaluated with the config
+    and types the worker holds need no second look."""
+    tenant, count = f"once-{uuid.uuid4().hex[:6]}", 3000
+    org, upserts = Org(kafka_settings, worker.topics), Upserts(kafka_settings, worker.topics)
+    worker.stop()
+    org.config(tenant, accounts={"sync_mode": "create_new", "id_field": "AccountNumber"},
+               contacts=None, custom_objects=[])  # fmt: skip
+    org.types(tenant, "Account")
+    org.accounts(tenant, count)
+    worker.start()
+
+    assert wait_until(lambda: len(upserts.ids(tenant)) == count, timeout=240, step=0)
+    time.sleep(5)  # a re-evaluation would have re-sent them by now
+    sent = Counter(str(u.gather_id) for u in upserts.of(tenant))
+    assert sent == {f"A-{n}": 1 for n in range(count)}
     upserts.close()
 
 
