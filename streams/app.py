@@ -55,7 +55,7 @@ from schemas.describe import ObjectSchema
 from schemas.gather import EntityKind, GatherUpsert
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
-from streams import broker_waits, faust_spinner
+from streams import broker_waits, faust_metadata, faust_spinner, state_codec
 from streams.control import Reevaluate, SchemaView, applied_key, own_keys, wanted_digest
 from streams.evaluator import DealMove, Evaluator, Observed
 from streams.faust_fixes import Admit, InOrder, handled, install, manual, writing_for
@@ -186,7 +186,7 @@ class ConfigView(Mapping[str, TenantConfig]):
 
 
 def _json_dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return state_codec.kept(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))  # a table's
 
 
 def _count_skip(tenant: str, obj: str, reason: str) -> None:
@@ -266,6 +266,7 @@ class Worker:
         install()
         broker_waits.install()
         faust_spinner.install()
+        faust_metadata.install()
         self._order = InOrder(self.app)
         manual([self.topics.sf_changes, self.topics.sf_deals, self.topics.worker_control])
 
@@ -290,9 +291,7 @@ class Worker:
             "schemas", key_type=str, value_type=bytes, default=None, recovery_buffer_size=1
         )
         self.records: BytesTable[RecordState] = BytesTable(
-            self.records_table,
-            RecordState.model_validate_json,
-            lambda s: s.model_dump_json().encode(),
+            self.records_table, state_codec.decode, state_codec.encode
         )
         self.deals: BytesTable[dict[str, bool]] = BytesTable(
             self.deals_table, lambda raw: dict(orjson.loads(raw)), _json_dumps

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from schemas.contract import owned_by
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
+from streams import state_codec
 from streams.evaluator import Evaluator, TypesOf
 from streams.merge import RecordState
 
@@ -26,7 +27,7 @@ def table_key(raw: str) -> str:
 
 
 def decode_records(raw: Mapping[str, bytes]) -> dict[str, RecordState]:
-    return {table_key(k): RecordState.model_validate_json(v) for k, v in raw.items()}
+    return {table_key(k): state_codec.decode(v) for k, v in raw.items()}
 
 
 def decode_deals(raw: Mapping[str, bytes]) -> dict[str, dict[str, bool]]:

@@ -558,10 +558,18 @@ def _state_differences(kafka: KafkaSettings, app_id: str, org: Org) -> list[str]
 
 
 def _plain(raw: bytes | None) -> dict[str, Any] | None:
-    """A RecordState's JSON as values and a deleted mark, read without the product's code."""
+    """A stored state as values and a deleted mark, read without the product's code: the
+    compact form `[1, tenant, object, id, {field: [value, *version]}, [deleted, *version] or
+    null, ...]` (streams/state_codec.py), or RecordState's JSON as it was stored before."""
     if not raw:
         return None
     state = json.loads(raw)
+    if isinstance(state, list):
+        fields, deleted = state[4], state[5]
+        return {
+            "deleted": bool(deleted and deleted[0]),
+            "fields": {k: v[0] for k, v in fields.items()},
+        }
     deleted = state.get("deleted")
     return {
         "deleted": bool(deleted and deleted["value"]),

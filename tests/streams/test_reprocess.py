@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from schemas.changes import ChangeType, SalesforceChange
+from streams import state_codec
 from streams.merge import apply
 from streams.reprocess import decode_deals, decode_records, reevaluate
 from tests.builders import org_types
@@ -13,8 +14,11 @@ from tests.streams.test_evaluator import ACME, OTHER, change, config
 
 
 def changelog_of(*changes: SalesforceChange) -> dict[str, bytes]:
-    """Records' states as the worker's changelog holds them (RecordState JSON per key)."""
-    return {json.dumps(c.key): apply(None, c).model_dump_json().encode() for c in changes}
+    """Records' states as the worker's changelog holds them: the compact form, and one record
+    as RecordState's JSON (written before the compact form; both read back)."""
+    states = [(json.dumps(c.key), apply(None, c)) for c in changes]
+    compact = {key: state_codec.encode(state) for key, state in states[1:]}
+    return {states[0][0]: states[0][1].model_dump_json().encode()} | compact
 
 
 def test_given_state_of_two_tenants_when_one_is_reprocessed_then_only_its_won_accounts_come_out() -> (

@@ -1,0 +1,64 @@
+"""The worker's client asks the real broker for its own topics' metadata, not the cluster's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka.client import AIOKafkaClient
+from confluent_kafka.admin import AdminClient, NewTopic
+from faust.transport.drivers.aiokafka import Transport
+
+from connectors.kafka.settings import KafkaSettings
+from streams import faust_metadata
+
+
+def two_new_topics(kafka: KafkaSettings) -> tuple[str, str]:
+    run = uuid.uuid4().hex[:8]
+    names = (f"md-{run}.ours", f"md-{run}.theirs")
+    admin = AdminClient(kafka.admin_config())  # kept until the futures resolve
+    created = admin.create_topics([NewTopic(n, 1) for n in names])
+    for future in created.values():
+        future.result(30)
+    return names
+
+
+async def topics_after_an_update(kafka: KafkaSettings, tracked: str | None) -> set[str]:
+    client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap_servers)
+    await client.bootstrap()
+    try:
+        if tracked is not None:
+            await faust_metadata.track(client, tracked)
+        await client.force_metadata_update()  # what Faust does after creating each topic
+        return set(client.cluster.topics())
+    finally:
+        await client.close()
+
+
+def test_given_a_tracked_topic_when_metadata_is_forced_then_only_the_tracked_topics_are_fetched(
+    kafka_settings: KafkaSettings,
+) -> None:
+    ours, _theirs = two_new_topics(kafka_settings)
+
+    fetched = asyncio.run(topics_after_an_update(kafka_settings, ours))
+
+    assert fetched == {ours}
+
+
+def test_given_no_tracked_topic_then_the_update_fetches_every_topic_of_the_cluster(
+    kafka_settings: KafkaSettings,
+) -> None:
+    """What the tracking avoids: aiokafka's client that tracks nothing asks for all topics."""
+    ours, theirs = two_new_topics(kafka_settings)
+
+    fetched = asyncio.run(topics_after_an_update(kafka_settings, None))
+
+    assert {ours, theirs} <= fetched
+
+
+def test_given_install_then_faust_topic_creation_goes_through_the_tracking() -> None:
+    faust_metadata.install()
+    faust_metadata.install()  # once per process, whoever calls it
+
+    assert Transport.__dict__["_create_topic"] is faust_metadata._create_topic
+    assert faust_metadata._original is not faust_metadata._create_topic
