@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 
 from aiokafka.client import AIOKafkaClient
@@ -11,6 +12,7 @@ from faust.transport.drivers.aiokafka import Transport
 
 from connectors.kafka.settings import KafkaSettings
 from streams import faust_metadata
+from streams.faust_metadata import NOT_FOUND
 
 
 def two_new_topics(kafka: KafkaSettings) -> tuple[str, str]:
@@ -62,3 +64,27 @@ def test_given_install_then_faust_topic_creation_goes_through_the_tracking() -> 
 
     assert Transport.__dict__["_create_topic"] is faust_metadata._create_topic
     assert faust_metadata._original is not faust_metadata._create_topic
+
+
+def not_found(topic: str) -> logging.LogRecord:
+    args = (topic,)
+    return logging.LogRecord("aiokafka.cluster", logging.ERROR, __file__, 1, NOT_FOUND, args, None)
+
+
+def test_given_a_topic_just_created_when_aiokafka_says_it_is_not_found_then_the_line_is_info() -> (
+    None
+):
+    record = not_found("worker-deals-changelog")
+
+    kept = faust_metadata.JustCreated({"worker-deals-changelog"}).filter(record)
+
+    assert kept is True
+    assert (record.levelno, record.levelname) == (logging.INFO, "INFO")
+
+
+def test_given_another_topic_not_found_then_the_line_stays_an_error() -> None:
+    record = not_found("someone-elses-topic")
+
+    faust_metadata.JustCreated({"worker-deals-changelog"}).filter(record)
+
+    assert record.levelno == logging.ERROR
