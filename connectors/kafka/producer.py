@@ -91,9 +91,16 @@ class AsyncProducer:
         return remaining
 
     async def close(self, timeout: float = 30.0) -> int:
+        """Flush, then drop what is still undelivered: its senders see it fail, and a checkpoint
+        never moves over a message without its acknowledgement, so it is read again. Each queued
+        message holds its delivery callback, which holds this producer: left queued, they kept
+        the client alive, reconnecting to its broker for the rest of the process."""
         remaining = await self.flush(timeout)
         self._stop.set()
         await asyncio.to_thread(self._thread.join, 5)
+        if remaining:
+            self._producer.purge()
+            self._producer.poll(0)  # the purge's delivery reports release their callbacks
         return remaining
 
 
