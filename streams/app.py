@@ -186,7 +186,8 @@ class ConfigView(Mapping[str, TenantConfig]):
 
 
 def _json_dumps(value: Any) -> bytes:
-    return state_codec.kept(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))  # a table's
+    # the deals table keeps it: a copy to its length (state_codec.kept)
+    return state_codec.kept(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
 def _count_skip(tenant: str, obj: str, reason: str) -> None:
@@ -537,7 +538,9 @@ class Worker:
         return found
 
     def _digest(self, tenant: str, raw: bytes | None = None) -> str | None:
-        raw = raw if raw is not None else self.configs.raw().get(tenant)
+        # the one tenant's entry: `configs.raw()` copies every tenant's, and a batch asks this
+        # for each tenant new to its partition, a re-evaluation request for its tenant
+        raw = raw if raw is not None else self.configs_table.get(tenant)
         config = self.configs.get(tenant)
         if raw is None or config is None:
             return None
