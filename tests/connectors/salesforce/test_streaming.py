@@ -126,6 +126,9 @@ def test_given_events_received_before_a_failed_poll_then_they_come_first_then_th
         await client.subscribe(CHANNEL)
         try:
             await wait_until(lambda: client._transport.state is TransportState.CONNECTED)
+            # The first connect answers at once; the fault is for the next one, so it must be
+            # held by sfsim (polling) before the fault is set, or the fault cuts it empty.
+            await wait_until_polling(sfsim)
             await asyncio.to_thread(sfsim.admin, "faults", {"drop_connects": 1})
             names = ("Before-drop-1", "Before-drop-2")
             await asyncio.to_thread(
@@ -147,6 +150,13 @@ def test_given_events_received_before_a_failed_poll_then_they_come_first_then_th
         ["Before-drop-1", "Before-drop-2"],
         "Lost connection with the server.",
     )
+
+
+async def wait_until_polling(sfsim: ThreadedSfsim, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (await asyncio.to_thread(sfsim.admin, "state"))["cometd_polling"] < 1:
+        assert asyncio.get_running_loop().time() < deadline, "no connect held in time"
+        await asyncio.sleep(0.05)
 
 
 async def wait_until(condition: Any, timeout: float = 20.0) -> None:
