@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.changes import FieldValue
 from schemas.contract import upsert_key
-from schemas.names import ModelName, NonEmptyStr, SalesforceId, TenantId, TraitName
+from schemas.names import (
+    NonEmptyStr,
+    WireModelName,
+    WireSalesforceId,
+    WireTenantId,
+    WireTraitName,
+)
 from schemas.versions import Version
 
 # A trait is a field's value, or a compound composed from parts (billing_address).
@@ -54,25 +60,25 @@ class GatherUpsert(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tenant: TenantId
+    tenant: WireTenantId
     kind: EntityKind
-    sf_id: SalesforceId
+    sf_id: WireSalesforceId
     op: Operation
     version: Version = Field(description="version of the change that produced this message")
     target: Target = Target.CREATE
     gather_id: NonEmptyStr | None = Field(default=None, description="the row id in create mode")
-    match_trait: TraitName | None = Field(
+    match_trait: WireTraitName | None = Field(
         default=None, description="update-existing: the trait whose value equals sf_id"
     )
-    model: ModelName | None = Field(default=None, description="the model of a custom record")
+    model: WireModelName | None = Field(default=None, description="the model of a custom record")
     delete_reason: DeleteReason | None = Field(
         default=None,
         description="a delete's reason (None on a delete written before reasons: 'deleted'); "
         "None on upserts",
     )
-    traits: dict[TraitName, TraitValue] = Field(default_factory=dict)
-    trait_versions: dict[TraitName, Version] = Field(default_factory=dict)
-    account_sf_id: SalesforceId | None = Field(
+    traits: dict[WireTraitName, TraitValue] = Field(default_factory=dict)
+    trait_versions: dict[WireTraitName, Version] = Field(default_factory=dict)
+    account_sf_id: WireSalesforceId | None = Field(
         default=None,
         description="a user's Salesforce AccountId; the sink links the user to "
         "the Gather account with that sf_id, whichever of the two arrives first",

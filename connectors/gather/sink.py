@@ -114,9 +114,10 @@ class Sink:
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(
             self.kafka.consumer_config(self.settings.group_id)
-            | {"enable.auto.commit": False}
+            | {"enable.auto.commit": False, "on_commit": self._commit_report}
             | ClientErrors("sink").config()
         )
+        self._committing: list[Message] = []  # the newest batch whose commit was sent
         consumer.subscribe([*self.topics.gather_data, self.topics.gather_tenants])
         self._dlq = Producer(self.kafka.producer_config() | ClientErrors("sink.dlq").config())
         self._outbox: list[tuple[str, bytes | None, bytes | None]] = []  # letters to deliver
@@ -134,6 +135,7 @@ class Sink:
                     self._commit(consumer, batch)  # the database committed first
         finally:
             self._dlq.flush(30)
+            self._commit(consumer, self._committing, asynchronous=False)  # the last one landed
             consumer.close()
 
     def _done(
@@ -300,14 +302,30 @@ class Sink:
         STAGE_FAILURES.labels("sink.dlq", tenant).inc()
         log.error("dead letter refused, dropped", tenant=tenant, reason=error.str())
 
-    def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
+    def _commit(self, consumer: Consumer, batch: list[Message], asynchronous: bool = True) -> None:
+        """Commit without waiting for the broker: the next batch is read and written meanwhile
+        (the wait was 4% of the sink's time), and `_commit_report` sees the answer. A lost
+        commit replays a batch the store already holds, which its upserts absorb; at stop the
+        newest batch is committed again and waited for, so a clean stop replays nothing."""
+        if not batch:
+            return
+        self._committing = batch
         try:
-            consumer.commit(offsets=_next_offsets(batch), asynchronous=False)
+            if asynchronous:
+                consumer.commit(offsets=_next_offsets(batch), asynchronous=True)
+            else:
+                consumer.commit(offsets=_next_offsets(batch), asynchronous=False)
         except KafkaException as e:
             # the group moved on (a long retry outlived max.poll.interval.ms, a rebalance): the
             # partitions' next owner reads the batch again, which the store's upserts absorb
             error: KafkaError = e.args[0]
             self._consumer_error(error, topic=None, partition=None, tenants=_tenants(batch))
+
+    def _commit_report(self, error: KafkaError | None, offsets: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit, called from the consumer's poll."""
+        for failed in [error] if error else [o.error for o in offsets if o.error]:
+            tenants = [] if error else _tenants(self._committing)
+            self._consumer_error(failed, topic=None, partition=None, tenants=tenants)
 
     def _readable(self, messages: list[Message]) -> list[Message]:
         batch = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
+from schemas import names
 from schemas.names import snake_case
 
 
@@ -43,3 +45,38 @@ def test_given_any_api_name_when_converted_then_the_trait_is_lowercase_and_idemp
     assert trait == trait.lower()
     assert "__" not in trait
     assert snake_case(trait) == trait
+
+
+_PAIRS = {
+    "tenant": (names.TenantId, names.WireTenantId),
+    "field": (names.FieldName, names.WireFieldName),
+    "sf_id": (names.SalesforceId, names.WireSalesforceId),
+    "model": (names.ModelName, names.WireModelName),
+    "trait": (names.TraitName, names.WireTraitName),
+}
+# Near misses: the names' own characters and the ones that break them ('-', ':', a newline).
+_NAMEISH = st.text(alphabet="aZ09_-:\n", max_size=20) | st.from_regex(
+    r"[A-Za-z][A-Za-z0-9_]{0,20}", fullmatch=True
+)
+
+
+@pytest.mark.parametrize("kind", sorted(_PAIRS))
+@given(text=_NAMEISH)
+def test_given_any_text_when_checked_as_a_name_and_as_a_wire_name_then_both_agree(
+    kind: str, text: str
+) -> None:
+    checked, wire = (TypeAdapter(t) for t in _PAIRS[kind])
+
+    assert _accepts(checked, text) == _accepts(wire, text)
+
+
+def test_given_a_trailing_newline_when_checked_as_a_wire_name_then_it_is_refused() -> None:
+    assert not _accepts(TypeAdapter(names.WireTraitName), "tier\n")
+
+
+def _accepts(adapter: TypeAdapter[str], text: str) -> bool:
+    try:
+        adapter.validate_python(text)
+    except ValidationError:
+        return False
+    return True
