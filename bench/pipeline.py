@@ -18,6 +18,9 @@ nothing of the shared broker's history is read; all are deleted at the end.
 3. faust: the worker over a pre-filled `sf.changes` (after the tenant's describe types on
    `sf.schemas`, as the listener publishes them) until all its upserts are out, against a bare
    aiokafka loop that consumes, parses with pydantic and produces a message of that size.
+   floor: on the same changes, a Faust app doing only what that bare loop does, the worker's
+   way (bench/faust_floor.py), without and with a table write per change: the most a Faust
+   worker reaches here, whatever its rules cost.
 4. sink: `gather-sync sink` over pre-filled Gather topics until it committed every offset,
    against bare psycopg `executemany` upserts of the same rows in batches of SINK_BATCH_SIZE.
 """
@@ -60,7 +63,7 @@ from schemas.tenant import TenantConfig
 from schemas.versions import Version
 
 TENANT = "bench"
-SCENARIOS = ("e2e", "backfill", "faust", "sink")
+SCENARIOS = ("e2e", "backfill", "faust", "floor", "sink")
 QUICK = {"records": 20_000, "messages": 5_000, "seconds": 20.0, "warmup": 15.0}
 FULL = {"records": 1_000_000, "messages": 100_000, "seconds": 60.0, "warmup": 30.0}
 
@@ -480,6 +483,91 @@ def scenario_faust(ctx: Context) -> dict[str, Any]:
     } | problems
 
 
+def scenario_floor(ctx: Context) -> dict[str, Any]:
+    """The Faust floor (bench/faust_floor.py) without and with a table, then the bare loop, on
+    the faust scenario's changes: how near the bare loop a Faust worker doing nothing else gets."""
+    changes, _ = ctx.data()
+    stage = ctx.stage("floor", db=False)
+    admin = AdminClient(ctx.kafka.admin_config())
+    source, load_start, results = stage.topic("bench.floor-in"), kit.load(), {}
+    provision_topics(admin, [TopicSpec(source, ctx.args.partitions)], 1)
+    kit.produce(ctx.kafka, ((source, c.key, c.model_dump_json().encode()) for c in changes))
+    for variant in ("plain", "table"):
+        target = stage.topic(f"bench.floor-{variant}")
+        provision_topics(admin, [TopicSpec(target, ctx.args.partitions)], 1)
+        stage.extra = stage.extra | _floor_env(stage, variant, source, target)
+        floor = kit.spawn(stage, f"floor-{variant}", FLOOR)
+        results[variant] = time_out(ctx, [floor], [target], len(changes), variant).as_dict()
+        _end(floor)
+    problems = finish(ctx, stage)
+    target = stage.topic("bench.bare-out")
+    provision_topics(admin, [TopicSpec(target, ctx.args.partitions)], 1)
+    bare = asyncio.run(bare_loop(ctx.svc.bootstrap, source, target, f"{stage.tag}-bare", changes))
+    rates = {v: (r["per_s"], r["steady_per_s"]) for v, r in results.items()}
+    return {
+        "messages": len(changes),
+        "floor": results,
+        "bare": bare.as_dict(),
+        "ratios": {
+            v: (rate / bare.rate, steady / bare.steady_rate) for v, (rate, steady) in rates.items()
+        },
+        "load_start": load_start,
+        "load_end": kit.load(),
+    } | problems
+
+
+FLOOR = ["-m", "faust", "-A", "bench.faust_floor", "worker", "-l", "warn", "--without-web"]
+
+
+def _floor_env(stage: kit.Stage, variant: str, source: str, target: str) -> dict[str, str]:
+    return {
+        "FLOOR_SOURCE": source,
+        "FLOOR_TARGET": target,
+        "FLOOR_TABLE": "1" if variant == "table" else "0",
+        "WORKER_APP_ID": f"{stage.tag}-floor-{variant}",
+        "WORKER_DATADIR": str(stage.workdir / f"faust-floor-{variant}"),
+    }
+
+
+def time_out(
+    ctx: Context,
+    processes: list[subprocess.Popen[bytes]],
+    topics: list[str],
+    expected: int,
+    what: str,
+) -> Throughput:
+    """From now until `topics` hold `expected` messages (or stood still for 60 s)."""
+    consumer = Consumer(ctx.kafka.consumer_config(f"{ctx.run}-floor-reader"))
+    done = lambda out, still, started: out >= expected or _settled(False, still, started)  # noqa: E731
+    out, first, seconds, cpu = watch_out(consumer, processes, topics, time.monotonic(), done)
+    assert out >= expected, f"{what}: {out} of {expected} out (see its log: --keep)"
+    return Throughput(expected, seconds, first, cpu.as_dict())
+
+
+def watch_out(
+    consumer: Consumer,
+    processes: list[subprocess.Popen[bytes]],
+    topics: list[str],
+    started: float,
+    done: Callable[[int, float, bool], bool],
+) -> tuple[int, float, float, CpuUse]:
+    """Count the messages on `topics` until `done(count, seconds unchanged, any out)`: the
+    count, the first output's and the last increase's seconds after `started`, and the CPU the
+    processes used. Closes the consumer."""
+    out, first, moved, cpu = 0, 0.0, started, CpuUse()
+    while not done(out, time.monotonic() - moved, bool(first)):
+        time.sleep(0.25)
+        for process in processes:
+            assert process.poll() is None, f"a process exited ({process.returncode})"
+        now_out = kit.end_offsets(consumer, topics)
+        if now_out != out:
+            out, moved = now_out, time.monotonic()
+            first = first or moved - started
+            cpu.saw(out, cpu_seconds(p.pid for p in processes))
+    consumer.close()
+    return out, first, moved - started, cpu
+
+
 def schema_messages(stage: kit.Stage, config: TenantConfig) -> list[tuple[str, str, bytes]]:
     """`sf.schemas` as the listener writes it: one ObjectSchema per synced object."""
     topic = stage.topics.sf_schemas
@@ -494,22 +582,13 @@ def time_worker(
     in its state then), or their count stood still for 60 s (180 s before the first upsert:
     the start-up on a loaded machine). The time is that of the last increase."""
     consumer = Consumer(ctx.kafka.consumer_config(f"{stage.tag}-reader"))
-    topics = stage.topics.gather_data
     started = time.monotonic()
     workers = spawn_replicas(stage, "worker", kit.WORKER, ctx.args.replicas)
-    out, first, moved, cpu = 0, 0.0, started, CpuUse()
-    while not _settled(out >= expected, time.monotonic() - moved, bool(first)):
-        time.sleep(0.25)
-        for worker in workers:
-            assert worker.poll() is None, f"a worker exited ({worker.returncode})"
-        now_out = kit.end_offsets(consumer, topics)
-        if now_out != out:
-            out, moved = now_out, time.monotonic()
-            first = first or moved - started
-            cpu.saw(out, cpu_seconds(w.pid for w in workers))
-    consumer.close()
+    done = lambda out, still, first: _settled(out >= expected, still, first)  # noqa: E731
+    topics = stage.topics.gather_data
+    out, first, seconds, cpu = watch_out(consumer, workers, topics, started, done)
     assert out, "the worker sent nothing (see its log: --keep)"
-    return Throughput(changes, moved - started, first, cpu.as_dict()), out
+    return Throughput(changes, seconds, first, cpu.as_dict()), out
 
 
 def _settled(complete: bool, still_for: float, started: bool) -> bool:
@@ -700,6 +779,7 @@ RUNNERS = {
     "e2e": scenario_e2e,
     "backfill": scenario_backfill,
     "faust": scenario_faust,
+    "floor": scenario_floor,
     "sink": scenario_sink,
 }
 
@@ -718,7 +798,13 @@ def render(results: dict[str, Any]) -> str:
         "| load 1 min start -> end |",
         "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ]
-    rows = {"e2e": _e2e_rows, "backfill": _backfill_rows, "faust": _faust_rows, "sink": _sink_rows}
+    rows = {
+        "e2e": _e2e_rows,
+        "backfill": _backfill_rows,
+        "faust": _faust_rows,
+        "floor": _floor_rows,
+        "sink": _sink_rows,
+    }
     for name, result in results["scenarios"].items():
         if "error" in result:
             lines.append(_row(name, "-", f"failed: {result['error']}", "-", "-", "-", "-"))
@@ -779,6 +865,24 @@ def _faust_rows(r: dict[str, Any]) -> list[str]:
     rss = _rss(r["worker_peak_rss_mib"], None)
     name = _replicas("Faust worker", r) + _cpu(w, "upsert out")
     return [_row(name, size, result, base, ratio, rss, _loads(r))]
+
+
+def _floor_rows(r: dict[str, Any]) -> list[str]:
+    b, rows = r["bare"], []
+    base = f"bare aiokafka consume, parse, produce: {b['per_s']:,.0f} msg/s ({b['seconds']:.1f} s)"
+    for variant, f in r["floor"].items():
+        what = "parse, send" + (", a table write per change" if variant == "table" else "")
+        result = (
+            f"{f['per_s']:,.0f} msg/s from process start ({f['seconds']:.1f} s); "
+            f"{f['steady_per_s']:,.0f} msg/s after the first message out"
+        )
+        rate, steady = r["ratios"][variant]
+        name = f"Faust floor: {what}" + _cpu(f, "message out")
+        size = f"{r['messages']:,} changes"
+        rows.append(
+            _row(name, size, result, base, f"{rate:.3f} ({steady:.3f} steady)", "-", _loads(r))
+        )
+    return rows
 
 
 def _sink_rows(r: dict[str, Any]) -> list[str]:
