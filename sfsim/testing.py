@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sfsim.clock import Clock, ManualClock
 from sfsim.generator import Generator
 from sfsim.metadata import OrgSchema, standard_schema
+from sfsim.pubsub.server import KEEPALIVE_S
 from sfsim.server.app import Credentials, Running, build_state, start
 
 T = TypeVar("T")
@@ -37,11 +38,13 @@ class ThreadedSfsim:
         seed: int = 7,
         poll_timeout_ms: int = 5_000,
         overflow_threshold: int | None = None,
+        pubsub_keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         self.clock = clock or ManualClock()
         self.state = build_state(schema or standard_schema(), self.clock, overflow_threshold)
         self.generator = Generator(self.state.org, seed)
         self._tls_dir, self._accounts, self._poll = tls_dir, accounts, poll_timeout_ms
+        self._keepalive = pubsub_keepalive_s
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sfsim", daemon=True)
         self._running: Running | None = None
@@ -50,7 +53,13 @@ class ThreadedSfsim:
         self._thread.start()
         self.call(lambda: self.generator.seed_org(self._accounts) if self._accounts else None)
         self._running = self._submit(
-            start(self.state, self.generator, self._tls_dir, poll_timeout_ms=self._poll)
+            start(
+                self.state,
+                self.generator,
+                self._tls_dir,
+                poll_timeout_ms=self._poll,
+                pubsub_keepalive_s=self._keepalive,
+            )
         ).result(timeout=60)
         return self
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,6 +19,7 @@ from sfsim.eventlog import EventLog
 from sfsim.generator import Generator
 from sfsim.metadata import OrgSchema
 from sfsim.org import Org
+from sfsim.pubsub import server as pubsub
 from sfsim.server import admin, bulk, cometd, degraded, oauth, rest
 from sfsim.server.state import STATE, SimState
 from sfsim.tls import TlsFiles, ensure_tls
@@ -42,6 +44,7 @@ class Credentials:
     client_secret: str
     refresh_token: str
     jwt_private_key: str  # path of the PEM the JWT bearer flow signs with
+    pubsub: str = ""  # host:port of the Pub/Sub API (gRPC over the same TLS), when served
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -179,8 +182,11 @@ class Running:
     state: SimState
     credentials: Credentials
     tls: TlsFiles
+    pubsub: grpc.aio.Server | None = None
 
     async def stop(self) -> None:
+        if self.pubsub is not None:
+            await self.pubsub.stop(grace=0.5)  # open Subscribe streams end with the server
         await self.runner.cleanup()
 
 
@@ -191,6 +197,8 @@ async def start(
     host: str = "127.0.0.1",
     port: int = 0,
     poll_timeout_ms: int = cometd.POLL_TIMEOUT_MS,
+    pubsub_port: int = 0,  # 0: a free port; -1: no Pub/Sub API
+    pubsub_keepalive_s: float = pubsub.KEEPALIVE_S,
 ) -> Running:
     tls = ensure_tls(tls_dir)
     port = port or free_port(host)
@@ -204,7 +212,12 @@ async def start(
     # Held long-polls end with the server: stopping does not wait out a 110 s poll.
     site = web.TCPSite(runner, host, port, ssl_context=tls.server_context())
     await site.start()
+    pubsub_server = None
+    if pubsub_port >= 0:
+        pubsub_port = pubsub_port or free_port(host)
+        pubsub_server = await pubsub.serve(state, tls, host, pubsub_port, pubsub_keepalive_s)
+        credentials = replace(credentials, pubsub=f"{host}:{pubsub_port}")
     (tls_dir / "sfsim.json").write_text(
         json.dumps(credentials.as_dict(), indent=2), encoding="utf-8"
     )
-    return Running(runner, state, credentials, tls)
+    return Running(runner, state, credentials, tls, pubsub_server)
