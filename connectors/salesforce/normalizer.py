@@ -158,10 +158,12 @@ def _record_ids(value: Any) -> list[str]:
 
 
 def _changed_fields(header: dict[str, Any]) -> list[str]:
+    """The flattened names, sorted: CometD lists them in the order of the write, Pub/Sub's
+    bitmaps in the schema's, and a change is the same change either way."""
     value = header.get("changedFields") or []
     if not isinstance(value, list):
         raise NormalizeError(f"{HEADER}.changedFields is {_kind(value)}, not a list of names")
-    return [flatten_name(_text(n, f"{HEADER}.changedFields[]")) for n in value]
+    return sorted({flatten_name(_text(n, f"{HEADER}.changedFields[]")) for n in value})
 
 
 def _changes(

@@ -250,7 +250,13 @@ async def serve(
     state: SimState, tls: TlsFiles, host: str, port: int, keepalive_s: float = KEEPALIVE_S
 ) -> grpc.aio.Server:
     """Start the Pub/Sub server on `host:port` over sfsim's TLS certificate."""
-    server = grpc.aio.server()
+    # clients ping every 30 s or so to notice a half-open connection (the listener does)
+    options = [
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+        ("grpc.http2.max_ping_strikes", 0),
+    ]
+    server = grpc.aio.server(options=options)
     pb_grpc.add_PubSubServicer_to_server(PubSub(state, keepalive_s), server)  # type: ignore[no-untyped-call]
     credentials = grpc.ssl_server_credentials([(tls.key.read_bytes(), tls.cert.read_bytes())])
     server.add_secure_port(f"{host}:{port}", credentials)

@@ -35,6 +35,11 @@ def field_names(bitmaps: Sequence[str], schema: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def children_of(field: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The child fields of a compound field of `schema` (its nested record's fields)."""
+    return _fields(_record_of(field["type"], _records(schema), f"{field['name']}"))
+
+
 def _children(
     fields: list[Mapping[str, Any]],
     records: Mapping[str, Mapping[str, Any]],

@@ -1,0 +1,112 @@
+"""A Pub/Sub event's record -> the CometD payload of the same change; expected payloads are
+written by hand from the CDC guide's comparison of the two forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connectors.salesforce.errors import NormalizeError
+from connectors.salesforce.pubsub.decode import cometd_payload
+
+ADDRESS = {
+    "type": "record",
+    "name": "Address",
+    "fields": [
+        {"name": n, "type": ["null", "string"], "doc": "Data:String"} for n in ("Street", "City")
+    ],
+}
+SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "AccountChangeEvent",
+    "fields": [
+        {
+            "name": "ChangeEventHeader",
+            "type": {"type": "record", "name": "ChangeEventHeader", "fields": []},
+        },
+        {"name": "Name", "type": ["null", "string"], "doc": "Data:String"},  # 1
+        {"name": "BillingAddress", "type": ["null", ADDRESS], "doc": "Data:Address"},  # 2
+        {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},  # 3
+        {"name": "Phone", "type": ["null", "string"], "doc": "Data:Phone"},  # 4
+        {"name": "LastModifiedDate", "type": ["null", "long"], "doc": "Data:DateTime"},  # 5
+        {"name": "CloseDate", "type": ["null", "long"], "doc": "Data:DateOnly"},  # 6
+    ],
+}
+
+
+def header(change_type: str, changed: list[str], nulled: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "entityName": "Account",
+        "changeType": change_type,
+        "changedFields": changed,
+        "nulledFields": nulled or [],
+        "diffFields": [],
+    }
+
+
+def test_given_an_update_when_decoded_then_only_changed_fields_come_and_a_nulled_one_is_null() -> (
+    None
+):
+    record = {
+        "ChangeEventHeader": header("UPDATE", ["0x30", "2-0x02"], ["0x10"]),
+        "Name": None,  # unchanged: null in Pub/Sub, absent in CometD
+        "BillingAddress": {"Street": None, "City": "Lyon"},
+        "ShippingAddress": None,
+        "Phone": None,
+        "LastModifiedDate": 1_700_000_000_123,
+        "CloseDate": None,
+    }
+
+    payload = cometd_payload(record, SCHEMA)
+
+    assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
+        "Phone": None,
+        "LastModifiedDate": "2023-11-14T22:13:20.123Z",
+        "BillingAddress": {"City": "Lyon"},
+    }
+    assert payload["ChangeEventHeader"]["changedFields"] == [
+        "Phone",
+        "LastModifiedDate",
+        "BillingAddress.City",
+    ]
+
+
+def test_given_a_create_when_decoded_then_fields_with_values_come_with_dates_as_text() -> None:
+    record = {
+        "ChangeEventHeader": header("CREATE", []),
+        "Name": "Acme",
+        "BillingAddress": {"Street": "1 Main", "City": None},
+        "ShippingAddress": {"Street": None, "City": None},
+        "Phone": None,
+        "LastModifiedDate": None,
+        "CloseDate": 1_700_006_400_000,
+    }
+
+    payload = cometd_payload(record, SCHEMA)
+
+    assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
+        "Name": "Acme",
+        "BillingAddress": {"Street": "1 Main"},
+        "CloseDate": "2023-11-15",
+    }
+
+
+@pytest.mark.parametrize("change_type", ["DELETE", "GAP_UPDATE", "GAP_OVERFLOW"])
+def test_given_an_event_without_fields_when_decoded_then_only_the_header_comes(
+    change_type: str,
+) -> None:
+    record = {"ChangeEventHeader": header(change_type, []), "Name": None}
+
+    assert list(cometd_payload(record, SCHEMA)) == ["ChangeEventHeader"]
+
+
+def test_given_a_changed_field_with_no_value_that_is_not_nulled_when_decoded_then_it_is_refused() -> (
+    None
+):
+    record = {"ChangeEventHeader": header("UPDATE", ["0x10"]), "Phone": None}
+
+    with pytest.raises(
+        NormalizeError, match="changedFields names Phone with no value, and nulledFields does not"
+    ):
+        cometd_payload(record, SCHEMA)
