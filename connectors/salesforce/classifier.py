@@ -4,6 +4,8 @@ Modelled on Airbyte's source-salesforce: the transport reports what happened (HT
 Salesforce errorCode, or a Bayeux error string) and this table decides; nothing here sleeps.
 REST error codes: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 Streaming errors: https://developer.salesforce.com/docs/atlas.en-us.api_streaming.meta/api_streaming/streaming_error_codes.htm
+Pub/Sub API errors (a gRPC status and an `error-code` trailer):
+https://developer.salesforce.com/docs/platform/pub-sub-api/guide/handling-errors.html
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class Failure:
     error_code: str | None = None  # REST errorCode or OAuth error
     bayeux: str | None = None  # a CometD error string such as "403::Unknown client"
     network: bool = False  # no response at all: refused, reset, timed out
+    grpc_status: str | None = None  # a Pub/Sub call's gRPC status name, e.g. "UNAUTHENTICATED"
+    grpc_error_code: str | None = None  # its `error-code` trailer, e.g. "sfdc.platform..."
 
 
 def classify(failure: Failure) -> Decision:
@@ -36,6 +40,8 @@ def classify(failure: Failure) -> Decision:
         return Decision.RETRY
     if failure.bayeux is not None:
         return _classify_bayeux(failure.bayeux)
+    if failure.grpc_status is not None:
+        return _classify_grpc(failure.grpc_status, failure.grpc_error_code or "")
     return _classify_rest(failure.status, failure.error_code)
 
 
@@ -110,3 +116,37 @@ def _classify_bayeux(error: str) -> Decision:
         return Decision.CONFIG_ERROR
     # Unrecognised server error: resubscribing is the safe way back to a known state.
     return Decision.RESUBSCRIBE
+
+
+_REPLAY_GONE = ("fetch.replayid.corrupted", "fetch.replayid.validation.failed")
+
+_GRPC_STATUSES = {
+    # The session expired or was revoked: a new token, then subscribe again.
+    "UNAUTHENTICATED": Decision.REAUTH,
+    # The integration user may not read the topic: an admin must grant it.
+    "PERMISSION_DENIED": Decision.CONFIG_ERROR,
+    # No such topic: Change Data Capture is not enabled for the object in this org.
+    "NOT_FOUND": Decision.CONFIG_ERROR,
+    # Too many subscribers or events for the org's allocations: wait long, then retry.
+    "RESOURCE_EXHAUSTED": Decision.BACKOFF,
+    # The service is down for a moment or dropped the stream (Salesforce's own example
+    # subscribes again); a deadline or a server-side error likewise.
+    "UNAVAILABLE": Decision.RESUBSCRIBE,
+    "DEADLINE_EXCEEDED": Decision.RESUBSCRIBE,
+    "INTERNAL": Decision.RESUBSCRIBE,
+    "UNKNOWN": Decision.RESUBSCRIBE,
+    "ABORTED": Decision.RESUBSCRIBE,
+    # The server ended the call (it cancels streams on maintenance and idle timeouts).
+    "CANCELLED": Decision.RESUBSCRIBE,
+}
+
+
+def _classify_grpc(status: str, error_code: str) -> Decision:
+    if status == "INVALID_ARGUMENT" and error_code.endswith(_REPLAY_GONE):
+        # The stored replay id is past the 72-hour window (or unreadable): catch up by query.
+        return Decision.CATCH_UP
+    if status == "INVALID_ARGUMENT":
+        # Any other argument Salesforce refuses is one we built wrong: our bug.
+        return Decision.FATAL
+    # An unknown status: subscribing again is the safe way back to a known state.
+    return _GRPC_STATUSES.get(status, Decision.RESUBSCRIBE)

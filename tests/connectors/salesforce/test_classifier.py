@@ -6,6 +6,7 @@ import pytest
 
 from connectors.salesforce.classifier import Decision, Failure, classify, oauth_failure
 
+PUBSUB = "sfdc.platform.eventbus.grpc"
 CASES = [
     (Failure(network=True), Decision.RETRY),
     (Failure(status=401, error_code="INVALID_SESSION_ID"), Decision.REAUTH),
@@ -38,6 +39,53 @@ CASES = [
     (Failure(bayeux="403::Organization total events daily limit exceeded"), Decision.BACKOFF),
     (Failure(bayeux="403::Unknown channel /data/FooChangeEvent"), Decision.CONFIG_ERROR),
     (Failure(bayeux="500::Internal Server Error"), Decision.RESUBSCRIBE),
+    # Pub/Sub API: gRPC statuses with Salesforce's error-code trailers (handling-errors guide)
+    (
+        Failure(grpc_status="UNAUTHENTICATED", grpc_error_code=f"{PUBSUB}.service.auth.error"),
+        Decision.REAUTH,
+    ),
+    (
+        Failure(
+            grpc_status="INVALID_ARGUMENT",
+            grpc_error_code=f"{PUBSUB}.subscription.fetch.replayid.corrupted",
+        ),
+        Decision.CATCH_UP,
+    ),
+    (
+        Failure(
+            grpc_status="INVALID_ARGUMENT",
+            grpc_error_code=f"{PUBSUB}.subscription.fetch.replayid.validation.failed",
+        ),
+        Decision.CATCH_UP,
+    ),
+    (
+        Failure(
+            grpc_status="INVALID_ARGUMENT",
+            grpc_error_code=f"{PUBSUB}.subscription.fetch.requested.events.invalid",
+        ),
+        Decision.FATAL,
+    ),
+    (Failure(grpc_status="INVALID_ARGUMENT"), Decision.FATAL),
+    (Failure(grpc_status="PERMISSION_DENIED"), Decision.CONFIG_ERROR),
+    (
+        Failure(grpc_status="NOT_FOUND", grpc_error_code=f"{PUBSUB}.topic.not.found"),
+        Decision.CONFIG_ERROR,
+    ),
+    (
+        Failure(
+            grpc_status="RESOURCE_EXHAUSTED",
+            grpc_error_code=f"{PUBSUB}.concurrent.client.limit.exceeded",
+        ),
+        Decision.BACKOFF,
+    ),
+    (
+        Failure(grpc_status="UNAVAILABLE", grpc_error_code=f"{PUBSUB}.service.unavailable"),
+        Decision.RESUBSCRIBE,
+    ),
+    (Failure(grpc_status="DEADLINE_EXCEEDED"), Decision.RESUBSCRIBE),
+    (Failure(grpc_status="INTERNAL"), Decision.RESUBSCRIBE),
+    (Failure(grpc_status="CANCELLED"), Decision.RESUBSCRIBE),
+    (Failure(grpc_status="DATA_LOSS"), Decision.RESUBSCRIBE),
 ]
 
 

@@ -110,3 +110,105 @@ def test_given_a_changed_field_with_no_value_that_is_not_nulled_when_decoded_the
         NormalizeError, match="changedFields names Phone with no value, and nulledFields does not"
     ):
         cometd_payload(record, SCHEMA)
+
+
+# The CDC guide's printed create event, the JSON form of its decoded Avro record (trimmed where
+# the guide trims it), and the schema fields it uses with their Salesforce types as an org's
+# schema gives them.
+# https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_subscribe_compound_fields.htm
+GUIDE_ADDRESS = {
+    "type": "record",
+    "name": "Address",
+    "fields": [
+        {"name": n, "type": ["null", "string"], "doc": "Data:String"}
+        for n in ("Street", "City", "State", "PostalCode", "Country")
+    ]
+    + [
+        {"name": n, "type": ["null", "double"], "doc": "Data:Double"}
+        for n in ("Latitude", "Longitude")
+    ]
+    + [{"name": "GeocodeAccuracy", "type": ["null", "string"], "doc": "Data:Picklist"}],
+}
+GUIDE_SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "AccountChangeEvent",
+    "fields": [
+        {
+            "name": "ChangeEventHeader",
+            "type": {"type": "record", "name": "ChangeEventHeader", "fields": []},
+        },
+        {"name": "Name", "type": ["null", "string"], "doc": "Data:Text"},
+        {"name": "Type", "type": ["null", "string"], "doc": "Data:DynamicEnum"},
+        {"name": "ParentId", "type": ["null", "string"], "doc": "Data:EntityId"},
+        {"name": "BillingAddress", "type": ["null", GUIDE_ADDRESS], "doc": "Data:Address"},
+        {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},
+        {"name": "Phone", "type": ["null", "string"], "doc": "Data:Phone"},
+        {"name": "OwnerId", "type": ["null", "string"], "doc": "Data:EntityId"},
+        {"name": "CreatedDate", "type": ["null", "long"], "doc": "CreatedDate:DateTime"},
+        {"name": "CreatedById", "type": ["null", "string"], "doc": "Data:EntityId"},
+        {"name": "LastModifiedDate", "type": ["null", "long"], "doc": "Data:DateTime"},
+        {"name": "LastModifiedById", "type": ["null", "string"], "doc": "Data:EntityId"},
+        {"name": "CleanStatus", "type": ["null", "string"], "doc": "Data:StaticEnum"},
+    ],
+}
+GUIDE_EVENT = {
+    "ChangeEventHeader": {
+        "entityName": "Account",
+        "recordIds": ["0015f00002JUXA8AAP"],
+        "changeType": "CREATE",
+        "changeOrigin": "com/salesforce/api/soap/60.0;client=SfdcInternalAPI/",
+        "transactionKey": "00006bec-ce66-0611-9018-30a98446c9f2",
+        "sequenceNumber": 1,
+        "commitTimestamp": 1714156685000,
+        "commitNumber": 1100670838951,
+        "commitUser": "0055f000005mc66AAA",
+        "nulledFields": [],
+        "diffFields": [],
+        "changedFields": [],
+    },
+    "Name": "Acme",
+    "Type": None,
+    "ParentId": None,
+    "BillingAddress": {
+        "Street": "415 Mission Street",
+        "City": "San Francisco",
+        "State": "CA",
+        "PostalCode": "94105",
+        "Country": "United States",
+        "Latitude": None,
+        "Longitude": None,
+        "GeocodeAccuracy": None,
+    },
+    "ShippingAddress": None,
+    "Phone": None,
+    "OwnerId": "0055f000005mc66AAA",
+    "CreatedDate": 1714156685000,
+    "CreatedById": "0055f000005mc66AAA",
+    "LastModifiedDate": 1714156685000,
+    "LastModifiedById": "0055f000005mc66AAA",
+    "CleanStatus": "Pending",
+}
+
+
+def test_given_the_guides_printed_create_event_when_decoded_then_each_field_is_the_cometd_one() -> (
+    None
+):
+    payload = cometd_payload(GUIDE_EVENT, GUIDE_SCHEMA)
+
+    assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
+        "Name": "Acme",
+        "BillingAddress": {
+            "Street": "415 Mission Street",
+            "City": "San Francisco",
+            "State": "CA",
+            "PostalCode": "94105",
+            "Country": "United States",
+        },
+        "OwnerId": "0055f000005mc66AAA",
+        "CreatedDate": "2024-04-26T18:38:05.000Z",
+        "CreatedById": "0055f000005mc66AAA",
+        "LastModifiedDate": "2024-04-26T18:38:05.000Z",
+        "LastModifiedById": "0055f000005mc66AAA",
+        "CleanStatus": "Pending",
+    }
+    assert payload["ChangeEventHeader"]["recordIds"] == ["0015f00002JUXA8AAP"]
