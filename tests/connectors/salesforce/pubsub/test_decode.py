@@ -10,29 +10,31 @@ import pytest
 from connectors.salesforce.errors import NormalizeError
 from connectors.salesforce.pubsub.decode import cometd_payload
 
+
+def nullable(name: str, avro_type: Any, doc: str) -> dict[str, Any]:
+    """A field as an org's schema gives it: nullable, its Salesforce type in doc."""
+    return {"name": name, "type": ["null", avro_type], "doc": doc}
+
+
+def event_schema(*fields: dict[str, Any]) -> dict[str, Any]:
+    header = {"type": "record", "name": "ChangeEventHeader", "fields": []}
+    head = {"name": "ChangeEventHeader", "type": header}
+    return {"type": "record", "name": "AccountChangeEvent", "fields": [head, *fields]}
+
+
 ADDRESS = {
     "type": "record",
     "name": "Address",
-    "fields": [
-        {"name": n, "type": ["null", "string"], "doc": "Data:String"} for n in ("Street", "City")
-    ],
+    "fields": [nullable(n, "string", "Data:String") for n in ("Street", "City")],
 }
-SCHEMA: dict[str, Any] = {
-    "type": "record",
-    "name": "AccountChangeEvent",
-    "fields": [
-        {
-            "name": "ChangeEventHeader",
-            "type": {"type": "record", "name": "ChangeEventHeader", "fields": []},
-        },
-        {"name": "Name", "type": ["null", "string"], "doc": "Data:String"},  # 1
-        {"name": "BillingAddress", "type": ["null", ADDRESS], "doc": "Data:Address"},  # 2
-        {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},  # 3
-        {"name": "Phone", "type": ["null", "string"], "doc": "Data:Phone"},  # 4
-        {"name": "LastModifiedDate", "type": ["null", "long"], "doc": "Data:DateTime"},  # 5
-        {"name": "CloseDate", "type": ["null", "long"], "doc": "Data:DateOnly"},  # 6
-    ],
-}
+SCHEMA = event_schema(
+    nullable("Name", "string", "Data:String"),  # 1
+    nullable("BillingAddress", ADDRESS, "Data:Address"),  # 2
+    {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},  # 3
+    nullable("Phone", "string", "Data:Phone"),  # 4
+    nullable("LastModifiedDate", "long", "Data:DateTime"),  # 5
+    nullable("CloseDate", "long", "Data:DateOnly"),  # 6
+)
 
 
 def header(change_type: str, changed: list[str], nulled: list[str] | None = None) -> dict[str, Any]:
@@ -120,37 +122,26 @@ GUIDE_ADDRESS = {
     "type": "record",
     "name": "Address",
     "fields": [
-        {"name": n, "type": ["null", "string"], "doc": "Data:String"}
+        nullable(n, "string", "Data:String")
         for n in ("Street", "City", "State", "PostalCode", "Country")
     ]
-    + [
-        {"name": n, "type": ["null", "double"], "doc": "Data:Double"}
-        for n in ("Latitude", "Longitude")
-    ]
-    + [{"name": "GeocodeAccuracy", "type": ["null", "string"], "doc": "Data:Picklist"}],
+    + [nullable(n, "double", "Data:Double") for n in ("Latitude", "Longitude")]
+    + [nullable("GeocodeAccuracy", "string", "Data:Picklist")],
 }
-GUIDE_SCHEMA: dict[str, Any] = {
-    "type": "record",
-    "name": "AccountChangeEvent",
-    "fields": [
-        {
-            "name": "ChangeEventHeader",
-            "type": {"type": "record", "name": "ChangeEventHeader", "fields": []},
-        },
-        {"name": "Name", "type": ["null", "string"], "doc": "Data:Text"},
-        {"name": "Type", "type": ["null", "string"], "doc": "Data:DynamicEnum"},
-        {"name": "ParentId", "type": ["null", "string"], "doc": "Data:EntityId"},
-        {"name": "BillingAddress", "type": ["null", GUIDE_ADDRESS], "doc": "Data:Address"},
-        {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},
-        {"name": "Phone", "type": ["null", "string"], "doc": "Data:Phone"},
-        {"name": "OwnerId", "type": ["null", "string"], "doc": "Data:EntityId"},
-        {"name": "CreatedDate", "type": ["null", "long"], "doc": "CreatedDate:DateTime"},
-        {"name": "CreatedById", "type": ["null", "string"], "doc": "Data:EntityId"},
-        {"name": "LastModifiedDate", "type": ["null", "long"], "doc": "Data:DateTime"},
-        {"name": "LastModifiedById", "type": ["null", "string"], "doc": "Data:EntityId"},
-        {"name": "CleanStatus", "type": ["null", "string"], "doc": "Data:StaticEnum"},
-    ],
-}
+GUIDE_SCHEMA = event_schema(
+    nullable("Name", "string", "Data:Text"),
+    nullable("Type", "string", "Data:DynamicEnum"),
+    nullable("ParentId", "string", "Data:EntityId"),
+    nullable("BillingAddress", GUIDE_ADDRESS, "Data:Address"),
+    {"name": "ShippingAddress", "type": ["null", "Address"], "doc": "Data:Address"},
+    nullable("Phone", "string", "Data:Phone"),
+    nullable("OwnerId", "string", "Data:EntityId"),
+    nullable("CreatedDate", "long", "CreatedDate:DateTime"),
+    nullable("CreatedById", "string", "Data:EntityId"),
+    nullable("LastModifiedDate", "long", "Data:DateTime"),
+    nullable("LastModifiedById", "string", "Data:EntityId"),
+    nullable("CleanStatus", "string", "Data:StaticEnum"),
+)
 GUIDE_EVENT = {
     "ChangeEventHeader": {
         "entityName": "Account",
