@@ -141,6 +141,15 @@ class SalesforceConnection(ConfigModel):
     )
     api_version: Annotated[str, Field(pattern=r"^[1-9][0-9]\.0$")] = "61.0"
     auth: Auth
+    transport: Literal["cometd", "pubsub"] = Field(
+        default="cometd",
+        description="how change events arrive: 'cometd' (the Streaming API) or 'pubsub' "
+        "(the gRPC Pub/Sub API, which Salesforce recommends for new subscribers)",
+    )
+    pubsub_endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = Field(
+        default="api.pubsub.salesforce.com:7443",
+        description="host:port of the Pub/Sub API, when transport is 'pubsub'",
+    )
 
     @field_validator("instance_url", "login_url")
     @classmethod

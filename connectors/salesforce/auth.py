@@ -34,6 +34,7 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 class Token:
     access_token: SecretStr
     instance_url: str
+    org_id: str = ""  # from the identity URL (`.../id/<org id>/<user id>`): Pub/Sub's tenantid
 
 
 class Authenticator(Protocol):
@@ -90,7 +91,15 @@ class OAuthFlow:
         if response.status_code != 200 or "access_token" not in body:
             code = str(body.get("error", response.status_code))
             raise AuthenticationFailed(f"{code}: {body.get('error_description', 'token refused')}")
-        return Token(SecretStr(str(body["access_token"])), str(body["instance_url"]).rstrip("/"))
+        instance_url = str(body["instance_url"]).rstrip("/")
+        return Token(SecretStr(str(body["access_token"])), instance_url, _org_id(body))
+
+
+def _org_id(body: dict[str, Any]) -> str:
+    """The org id of a token response: its identity URL ends `/id/<org id>/<user id>`.
+    https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_openid.htm"""
+    parts = str(body.get("id", "")).rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 3 and parts[-3] == "id" else ""
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

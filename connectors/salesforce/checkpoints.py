@@ -26,14 +26,26 @@ log = structlog.get_logger(__name__)
 class Checkpoint:
     replay_id: int
     commit_ts: int  # epoch ms of that event's commit: where a catch-up query starts
+    # whose replay id it is: CometD's and the Pub/Sub API's are different spaces, so a tenant
+    # switched to the other transport catches up by query from commit_ts instead
+    transport: str = "cometd"
 
     def encode(self) -> bytes:
-        return json.dumps({"replay_id": self.replay_id, "commit_ts": self.commit_ts}).encode()
+        data: dict[str, Any] = {"replay_id": self.replay_id, "commit_ts": self.commit_ts}
+        if self.transport != "cometd":  # a CometD checkpoint reads as it always did
+            data["transport"] = self.transport
+        return json.dumps(data).encode()
 
     @classmethod
     def decode(cls, value: bytes) -> Checkpoint:
         data = json.loads(value)
-        return cls(int(data["replay_id"]), int(data["commit_ts"]))
+        transport = str(data.get("transport", "cometd"))
+        return cls(int(data["replay_id"]), int(data["commit_ts"]), transport)
+
+    def replays_on(self, transport: str) -> bool:
+        """Whether a session on `transport` may resume from this replay id: its own ids, and
+        the presets (-1 new events, -2 all retained) that mean the same on both."""
+        return self.replay_id < 0 or self.transport == transport
 
 
 def read_checkpoints(
@@ -77,8 +89,9 @@ class ChannelCheckpointer:
         write: Callable[[str, Checkpoint], object],
         now: Callable[[], float],
         interval: float = 1.0,
+        transport: str = "cometd",
     ) -> None:
-        self.key = checkpoint_key(tenant, channel)
+        self.key, self.transport = checkpoint_key(tenant, channel), transport
         self._write, self._now, self._interval = write, now, interval
         self._pending: deque[_InFlight] = deque()
         self.acknowledged: Checkpoint | None = None
@@ -122,7 +135,7 @@ class ChannelCheckpointer:
             if head.done.cancelled() or head.done.exception() is not None:
                 break
             self._pending.popleft()
-            self.acknowledged = Checkpoint(head.replay_id, head.commit_ts)
+            self.acknowledged = Checkpoint(head.replay_id, head.commit_ts, self.transport)
         due = force or self._now() - self._last_write >= self._interval
         if due and self.acknowledged is not None and self.acknowledged != self._written:
             self._write(self.key, self.acknowledged)

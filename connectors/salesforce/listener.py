@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
@@ -202,7 +203,12 @@ class Listener:
             connection_timeout=self.settings.connection_timeout,
             max_in_flight=self.settings.max_in_flight,
             ack_timeout=self.settings.kafka_ack_timeout,
+            pubsub_ca=self._ca_pem(),
         )
+
+    def _ca_pem(self) -> bytes | None:
+        ca = self.settings.salesforce_ca_file
+        return Path(ca).read_bytes() if ca else None
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         ca = self.settings.salesforce_ca_file

@@ -40,6 +40,7 @@ from connectors.salesforce.errors import NormalizeError, SalesforceApiError
 from connectors.salesforce.kafka_gate import KafkaGate, KafkaUnacknowledged, refusal
 from connectors.salesforce.normalizer import Gap, Overflow, normalize
 from connectors.salesforce.orgapi import OrgApi
+from connectors.salesforce.pubsub.transport import PubSubFailure, PubSubSession
 from connectors.salesforce.snapshots import missing_change, row_change, sf_text
 from connectors.salesforce.streaming import (
     CheckpointReplay,
@@ -88,6 +89,7 @@ class StreamDeps:
     healthy_after: float = 60.0  # a session subscribed this long resets the backoff
     quota_backoff: float = 60.0  # the org's daily allocation is spent: wait this long
     random: Callable[[], float] = field(default_factory=lambda: random.Random().random)
+    pubsub_ca: bytes | None = None  # PEM roots for the Pub/Sub API (None: the system's)
 
 
 @dataclass
@@ -136,6 +138,7 @@ class TenantStream:
                 self._write_checkpoint,
                 self.deps.now,
                 self.deps.checkpoint_interval,
+                self.config.salesforce.transport,
             )
 
     def successor(self, deps: StreamDeps) -> TenantStream:
@@ -153,7 +156,7 @@ class TenantStream:
                     await self._session()
                 except KafkaUnacknowledged as e:
                     await self.kafka.wait(e, list(self._checkpointers.values()), self._probe)
-                except (AiosfstreamException, SalesforceApiError) as e:
+                except (AiosfstreamException, SalesforceApiError, PubSubFailure) as e:
                     if not await self._recover(e):
                         return
         finally:
@@ -223,7 +226,7 @@ class TenantStream:
             SUBSCRIPTION_UP.labels(self.config.tenant).set(0)
             await client.close()
 
-    async def _read(self, client: StreamingClient) -> None:
+    async def _read(self, client: StreamingClient | PubSubSession) -> None:
         async for message in client:
             await self._handle(message)
 
@@ -278,10 +281,15 @@ class TenantStream:
         for checkpointer in self._checkpointers.values():
             checkpointer.forget_unacknowledged()  # the last session's sends: received again
         streamed = any(self._saved(c) is not None for c in self._checkpointers.values())
+        transport = self.config.salesforce.transport
         for channel, checkpointer in self._checkpointers.items():
             saved = self._saved(checkpointer)
-            if saved is not None:
+            if saved is not None and saved.replays_on(transport):
                 positions[channel] = saved.replay_id
+            elif saved is not None:
+                # the other transport's replay id means nothing here: the query bridges them
+                self.log.info("transport changed: catching up by query", channel=channel)
+                self._catch_up[channel] = saved.commit_ts
             elif channel not in self._catch_up:
                 self._write_checkpoint(checkpointer.key, Checkpoint(ALL_RETAINED, 0))
                 if streamed:
@@ -292,8 +300,16 @@ class TenantStream:
     def _saved(self, checkpointer: ChannelCheckpointer) -> Checkpoint | None:
         return checkpointer.acknowledged or self.deps.checkpoints.get(checkpointer.key)
 
-    def _client(self) -> StreamingClient:
+    def _client(self) -> StreamingClient | PubSubSession:
         self._replay = CheckpointReplay(self._positions())
+        connection = self.config.salesforce
+        if connection.transport == "pubsub":
+            return PubSubSession(
+                self.deps.authenticator,
+                connection.pubsub_endpoint,
+                self._replay.positions,
+                ca=self.deps.pubsub_ca,
+            )
         client = StreamingClient(
             StreamingAuthenticator(self.deps.authenticator),
             replay=self._replay,
@@ -309,6 +325,9 @@ class TenantStream:
         self.received += 1
         self.messages_in.inc()
         channel = str(message.get("channel"))
+        if "decode_error" in message:  # a Pub/Sub event that is bad on its own merit
+            await self._dead_letter(message, str(message["decode_error"]))
+            return
         try:
             result = normalize(self.config.tenant, message)
         except NormalizeError as e:
@@ -486,6 +505,8 @@ def _all(futures: list[asyncio.Future[Any]]) -> asyncio.Future[Any]:
 def _decide(error: Exception) -> Decision:
     if isinstance(error, SalesforceApiError):
         return Decision(error.decision)
+    if isinstance(error, PubSubFailure):
+        return classify(Failure(grpc_status=error.status, grpc_error_code=error.error_code))
     if isinstance(error, ServerError) and error.error:
         return classify(Failure(bayeux=str(error.error)))
     if isinstance(error, AuthenticationError):

@@ -6,7 +6,7 @@
   `replay_id`) places the stream; each FetchRequest adds its `num_requested` to what is pending
   (at most 100 in all); events go out as they come, never more than pending; when nothing is
   pending or nothing comes, an empty FetchResponse with the latest replay id is the keepalive.
-- Replay ids are 8 bytes, big-endian: opaque to clients, as Salesforce's are.
+- Replay ids are 10 bytes, big-endian, as Salesforce's were seen to be: opaque to clients.
 - Faults from the admin API: `drop_connects` ends a stream UNAVAILABLE, `invalid_replay`
   refuses a CUSTOM replay id; expired sessions are refused as Salesforce refuses them.
 https://developer.salesforce.com/docs/platform/pub-sub-api/references/methods/subscribe-rpc.html
@@ -45,12 +45,15 @@ REPLAY_ERROR = (
 _CODES = "sfdc.platform.eventbus.grpc."
 
 
+REPLAY_ID_BYTES = 10
+
+
 def replay_bytes(replay_id: int) -> bytes:
-    return max(replay_id, 0).to_bytes(8, "big")
+    return max(replay_id, 0).to_bytes(REPLAY_ID_BYTES, "big")
 
 
 def replay_int(replay_id: bytes) -> int | None:
-    return int.from_bytes(replay_id, "big") if len(replay_id) == 8 else None
+    return int.from_bytes(replay_id, "big") if len(replay_id) == REPLAY_ID_BYTES else None
 
 
 @dataclass
@@ -98,18 +101,22 @@ class PubSub(pb_grpc.PubSubServicer):
         )
 
     async def Subscribe(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-        await self._authenticate(context)
+        # the first request is read before any refusal: a client whose send is still under
+        # way when the call ends sees its own INTERNAL error instead of the server's status
         first = await anext(requests, None)
+        await self._authenticate(context)
         if first is None:
             return
         await self._object_of(first.topic_name, context)
         stream = Stream(first.topic_name, await self._start(first, context))
         stream.ask(await _requested(first, context))
         reader = asyncio.create_task(self._read(requests, stream, context))
+        self.state.pubsub_streams += 1
         try:
             while True:
                 yield await self._next_response(stream, context)
         finally:
+            self.state.pubsub_streams -= 1
             reader.cancel()
 
     # --- the stream -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ async def show(request: web.Request) -> web.Response:
             "sessions": len(state.identity.sessions),
             "cometd_clients": len(request.app[COMETD].clients),
             "cometd_polling": request.app[COMETD].polling(),
+            "pubsub_streams": state.pubsub_streams,
             "now": state.clock.now().isoformat(),
         }
     )

@@ -45,6 +45,7 @@ class SimState:
     bulk_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
+    pubsub_streams: int = 0  # Subscribe streams open on the Pub/Sub API
 
 
 STATE: web.AppKey[SimState] = web.AppKey("sfsim_state", SimState)

@@ -195,7 +195,7 @@ def test_given_an_update_when_received_then_its_bitmaps_name_what_the_cometd_eve
             1,
             fetch(
                 replay_preset=pb.ReplayPreset.CUSTOM,
-                replay_id=(cometd.replay_id - 1).to_bytes(8, "big"),
+                replay_id=(cometd.replay_id - 1).to_bytes(10, "big"),
             ),
         ),
     )[0]
@@ -238,7 +238,7 @@ def test_given_more_than_100_requested_when_asked_in_two_requests_then_100_are_p
     ("ask", "status", "code"),
     [
         (
-            fetch(replay_preset=pb.ReplayPreset.CUSTOM, replay_id=(10**9).to_bytes(8, "big")),
+            fetch(replay_preset=pb.ReplayPreset.CUSTOM, replay_id=(10**9).to_bytes(10, "big")),
             grpc.StatusCode.INVALID_ARGUMENT,
             "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted",
         ),

@@ -22,6 +22,7 @@ from typing import Any
 import fastavro
 import grpc
 
+from connectors.salesforce.errors import NormalizeError
 from connectors.salesforce.pubsub.decode import cometd_payload
 from schemas.pubsub import pubsub_api_pb2 as pb
 from schemas.pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -32,10 +33,14 @@ PRESETS["CUSTOM"] = pb.ReplayPreset.CUSTOM
 
 @dataclass(frozen=True)
 class Received:
-    """One change event in the CometD payload form, with its opaque replay id."""
+    """One change event in the CometD payload form, with its opaque replay id; or, when it
+    could not be decoded, why, and the event's own bytes (for the DLQ)."""
 
     payload: dict[str, Any]
     replay_id: bytes
+    error: str | None = None
+    raw: bytes = b""
+    schema_id: str = ""
 
 
 @dataclass
@@ -108,10 +113,17 @@ class PubSubClient:
             call.cancel()
 
     async def _received(self, event: Any) -> Received:
-        schema, parsed = await self.schema(event.event.schema_id)
-        record = fastavro.schemaless_reader(io.BytesIO(event.event.payload), parsed)
-        assert isinstance(record, dict), "a change event is an Avro record"
-        return Received(cometd_payload(record, schema), bytes(event.replay_id))
+        schema_id, raw, replay_id = event.event.schema_id, event.event.payload, event.replay_id
+        schema, parsed = await self.schema(schema_id)
+        try:
+            record = fastavro.schemaless_reader(io.BytesIO(raw), parsed)
+            if not isinstance(record, dict):
+                raise NormalizeError(f"the event is {type(record).__name__}, not a record")
+            return Received(cometd_payload(record, schema), bytes(replay_id))
+        except (NormalizeError, ValueError, EOFError, KeyError, TypeError) as e:
+            # the event is bad on its own merit: the caller sends it to the DLQ, the stream goes on
+            reason = f"undecodable Pub/Sub event: {type(e).__name__}: {e}"[:500]
+            return Received({}, bytes(replay_id), reason, bytes(raw), schema_id)
 
 
 async def _requests(asks: asyncio.Queue[Any]) -> AsyncIterator[Any]:

@@ -5,7 +5,7 @@ resolved; malformed events go to the DLQ; no secret reaches the logs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +26,6 @@ from tests.connectors.salesforce.harness import (
     unique,
     wait_until,
 )
-
-
-@pytest.fixture
-def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
-    found = ChangesReader(kafka_settings)
-    yield found
-    found.close()
 
 
 def subscribed(org: ThreadedSfsim, clients: int = 1) -> bool:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-
-import pytest
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.checkpoints import read_checkpoints
@@ -29,13 +26,6 @@ from tests.connectors.salesforce.harness import (
     unique,
     wait_until,
 )
-
-
-@pytest.fixture
-def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
-    found = ChangesReader(kafka_settings)
-    yield found
-    found.close()
 
 
 def polling(org: ThreadedSfsim) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,6 @@ from tests.connectors.salesforce.streams import (
     polling,
     running_stream,
 )
-
-
-@pytest.fixture
-def reader(kafka_settings: KafkaSettings) -> Iterator[ChangesReader]:
-    found = ChangesReader(kafka_settings)
-    yield found
-    found.close()
 
 
 def create(org: ThreadedSfsim, count: int, name: str) -> list[str]:
