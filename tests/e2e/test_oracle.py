@@ -8,7 +8,8 @@ number, a currency, a date, a boolean and text, each with records on both sides.
 It runs scaled out, as the chart deploys it: two replicas of the worker and of the sink from the
 start, a third of each added 3 s into the traffic and the first of each stopped once they joined,
 so partitions move twice while changes flow; the config changes once the groups settled, so
-every worker must see it live (no rebalance comes after it to refresh a stale copy)."""
+every worker must see it live (no rebalance comes after it to refresh a stale copy). alpha reads
+the org over CometD and beta over the Pub/Sub API, so the oracle checks both transports."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def beta(org: ThreadedSfsim, due_since: str) -> dict[str, Any]:
         {"field": "Due__c", "operator": "gte", "value": due_since},
         {"field": "Paid__c", "operator": "equals", "value": True},
     ]
-    return tenant_document(
+    document = tenant_document(
         org,
         "beta",
         accounts={
@@ -118,6 +119,15 @@ def beta(org: ThreadedSfsim, due_since: str) -> dict[str, Any]:
             }
         ],
     )
+    # beta reads the org over the Pub/Sub API, alpha over CometD: each transport feeds the run
+    document["salesforce"] |= {"transport": "pubsub", "pubsub_endpoint": org.credentials.pubsub}
+    return document
+
+
+def subscribed(org: ThreadedSfsim) -> bool:
+    """alpha's CometD client polls, beta's Pub/Sub streams (one per synced object) are open."""
+    state = org.admin("state")
+    return bool(state["cometd_polling"] >= 1 and state["pubsub_streams"] >= 4)
 
 
 def gather_accounts(org: ThreadedSfsim) -> list[dict[str, Any]]:
@@ -149,9 +159,7 @@ def test_given_two_tenants_and_a_random_workload_then_the_store_equals_the_rules
         with Pipeline(kafka_settings, org, url, tmp_path, replicas=2) as pipeline:
             pipeline.apply(alpha(org, industries, []), "alpha-v1")
             pipeline.apply(beta(org, due_since), "beta")
-            assert wait_until(lambda: org.admin("state")["cometd_polling"] >= 2, timeout=90), (
-                pipeline.log("listener")
-            )
+            assert wait_until(lambda: subscribed(org), timeout=90), pipeline.log("listener")
             with Traffic(org, changes=3, pause=0.05):
                 fills = [backfill(pipeline, t) for t in ("alpha", "beta")]
                 time.sleep(3)
