@@ -1,5 +1,6 @@
 """One listener process holding 500 tenant subscriptions: memory, CPU, and the delay from the
-sfsim commit to the Kafka acknowledgement.
+sfsim commit to the Kafka acknowledgement; on CometD and on the Pub/Sub API, one after the
+other in one run (`--transport` picks one).
 
     .venv/bin/python -m bench.listener_500          # or: make bench-listener
 
@@ -78,7 +79,7 @@ def _admin(c: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> 
         return json.loads(response.read())
 
 
-def _configs(c: dict[str, Any], run: str, count: int) -> list[Any]:
+def _configs(c: dict[str, Any], run: str, count: int, transport: str) -> list[Any]:
     return [
         validate_tenant_config(
             {
@@ -91,6 +92,8 @@ def _configs(c: dict[str, Any], run: str, count: int) -> list[Any]:
                         "client_id": c["client_id"],
                         "client_secret": {"env": "BENCH_SF_SECRET"},
                     },
+                    "transport": transport,
+                    "pubsub_endpoint": c["pubsub"],
                 },
                 "accounts": {"sync_mode": "create_new", "id_field": "AccountNumber"},
             }
@@ -293,6 +296,12 @@ def _clean_up(kafka: KafkaSettings, run: str, groups: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tenants", type=int, default=500)
+    parser.add_argument(
+        "--transport",
+        choices=("cometd", "pubsub", "both"),
+        default="both",
+        help="the tenants' transport; both: one after the other, each with its own listener",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the loaded window")
     parser.add_argument(
         "--profile",
@@ -301,6 +310,20 @@ def main() -> int:
         "one line per stack with its sample count)",
     )
     args = parser.parse_args()
+    transports = ("cometd", "pubsub") if args.transport == "both" else (args.transport,)
+    for transport in transports:
+        print(f"\n### Transport: {transport}\n", flush=True)
+        measure(args, transport)
+    return 0
+
+
+def subscribed(state: dict[str, Any], transport: str) -> int:
+    """How many subscriptions sfsim serves on the transport (a Pub/Sub stream per tenant here:
+    each syncs one object)."""
+    return int(state["cometd_polling"] if transport == "cometd" else state["pubsub_streams"])
+
+
+def measure(args: argparse.Namespace, transport: str) -> None:
     run = f"b{uuid.uuid4().hex[:6]}"
     # the run's own topics (the listener inherits the prefix), deleted at the end
     os.environ["KAFKA_TOPIC_PREFIX"] = f"bench-{run}."
@@ -316,11 +339,10 @@ def main() -> int:
         try:
             time.sleep(10)
             empty = _usage(listener.pid, 10)
-            _apply(kafka, topic, _configs(c, run, args.tenants))
+            _apply(kafka, topic, _configs(c, run, args.tenants, transport))
             started = time.monotonic()
-            assert _wait(lambda: _admin(c, "state")["cometd_polling"] >= args.tenants, 600), (
-                "not all subscribed"
-            )
+            ready = lambda: subscribed(_admin(c, "state"), transport) >= args.tenants  # noqa: E731
+            assert _wait(ready, 600), "not all subscribed"
             subscribe_s = time.monotonic() - started
             idle = _usage(listener.pid, 20)
             _set_log_append_time(kafka, Topics.of(kafka).sf_changes, True)
@@ -365,7 +387,8 @@ def main() -> int:
         f"\nListener CPU per event: {cpu_ms:.2f} ms (its CPU from the load's start until the "
         "last event reached sf.changes, less its idle use, over the events)"
     )
-    return 0
+    per_subscription = (idle.rss_mib - empty.rss_mib) / args.tenants
+    print(f"RSS per subscription: {per_subscription:.2f} MiB (idle less no tenants, per tenant)")
 
 
 def _report(
