@@ -128,3 +128,30 @@ def test_given_a_tenant_switched_from_cometd_to_pubsub_when_changes_came_between
     # sfsim's two replay-id spaces happen to coincide, so a CometD id would have resumed the
     # Pub/Sub stream here; Salesforce's do not: the change made between came by the query
     assert {c.source for c in changes if c.record_id == between} == {ChangeSource.RESYNC}
+
+
+def test_given_an_outage_past_the_replay_window_on_pubsub_when_restarted_then_it_catches_up(
+    kafka_settings: KafkaSettings, reader: ChangesReader, org: ThreadedSfsim
+) -> None:
+    # the stored replay id is refused as corrupted (INVALID_ARGUMENT), which the classifier
+    # answers with a catch-up query from the checkpoint's commit time
+    topic, tenant = tenants_topic(kafka_settings), unique("pubsub-outage")
+    settings = listener_settings(topic, org)
+    apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub")])
+    with ListenerThread(settings, kafka_settings, sfsim_environ(org)):
+        assert streams(org, cometd=0, pubsub=2)
+        before = org.call(lambda: org.state.org.create("Account", {"Name": "Before"}))
+        assert reader.wait(tenant, lambda c: before in {x.record_id for x in c})
+    org.admin("clock", {"advance_seconds": 73 * 3600})
+    during = org.call(
+        lambda: [org.state.org.create("Account", {"Name": f"During {n}"}) for n in range(3)]
+    )
+    org.admin("clock", {"advance_seconds": 60})
+    with ListenerThread(settings, kafka_settings, sfsim_environ(org)):
+        reader.wait(tenant, lambda c: set(during) <= {x.record_id for x in c})
+        assert streams(org, cometd=0, pubsub=2)
+        after = org.call(lambda: org.state.org.create("Account", {"Name": "After"}))
+        changes = reader.wait(tenant, lambda c: after in {x.record_id for x in c})
+
+    assert set(during) <= {c.record_id for c in changes if c.source is ChangeSource.RESYNC}
+    assert after in {c.record_id for c in changes if c.source is ChangeSource.CDC}
