@@ -125,13 +125,13 @@ def _nest(obj: ObjectDef, flat: dict[str, Any]) -> dict[str, Any]:
     for name, value in flat.items():
         compound = obj.fields[name].compound_field_name if name in obj.fields else None
         if compound and compound in obj.fields:
-            nested.setdefault(compound, {})[_part(compound, name)] = value
+            nested.setdefault(compound, {})[part_name(compound, name)] = value
         else:
             nested[name] = value
     return nested
 
 
-def _part(compound: str, name: str) -> str:
+def part_name(compound: str, name: str) -> str:
     """`BillingAddress`, `BillingCity` -> `City`; Contact `Name`, `FirstName` -> `FirstName`."""
     prefix = compound.removesuffix("Address")
     return name[len(prefix) :] if compound.endswith("Address") and name.startswith(prefix) else name
@@ -139,7 +139,7 @@ def _part(compound: str, name: str) -> str:
 
 def _dotted(obj: ObjectDef, name: str) -> str:
     compound = obj.fields[name].compound_field_name
-    return f"{compound}.{_part(compound, name)}" if compound else name
+    return f"{compound}.{part_name(compound, name)}" if compound else name
 
 
 def _in_events(obj: ObjectDef, name: str) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 
 import fastavro
 
-from sfsim.cdc import NOT_IN_EVENTS
+from sfsim.cdc import NOT_IN_EVENTS, part_name
 from sfsim.metadata import FieldDef, ObjectDef
 
 NAMESPACE = "com.sforce.eventbus"
@@ -87,15 +87,9 @@ def _field(obj: ObjectDef, f: FieldDef, defined: set[str]) -> dict[str, Any]:
         return {"name": f.name, "type": ["null", record], "doc": f"Data:{record}", "default": None}
     defined.add(record)
     parts = [_field(obj, obj.fields[p], defined) for p in obj.compounds[f.name]]
-    children = [p | {"name": _part(f.name, p["name"])} for p in parts]
+    children = [p | {"name": part_name(f.name, p["name"])} for p in parts]
     nested = {"type": "record", "name": record, "fields": children}
     return {"name": f.name, "type": ["null", nested], "doc": f"Data:{record}", "default": None}
-
-
-def _part(compound: str, name: str) -> str:
-    """`BillingAddress`, `BillingCity` -> `City` (Contact `Name`, `FirstName` -> `FirstName`)."""
-    prefix = compound.removesuffix("Address")
-    return name[len(prefix) :] if compound.endswith("Address") else name
 
 
 def schema_id(schema: dict[str, Any]) -> str:
