@@ -250,6 +250,10 @@ class Worker:
             web_enabled=False,
             producer_acks=-1,
             broker_commit_interval=settings.commit_interval,
+            # a topic the group leader did not see at assignment is found at the next refresh
+            # (streams/faust_metadata.py); the consumer asks for its own topics only, so 30 s
+            # instead of Faust's 5 minutes costs one small request
+            consumer_metadata_max_age_ms=30_000,
         )
         # a batch's table writes wait in Faust's producer buffer; past its limit (100 by
         # default) Faust stops handing out events until it drained, one message at a time

@@ -8,23 +8,38 @@ left by test runs, the worker made 12 such requests at start-up, 3.1 s of CPU de
 (bench.pipeline, 20,000 changes; a shared cluster has as many). Each topic Faust creates is now
 tracked by that client, so every update after the first asks for the worker's topics only.
 
-A topic another worker has just created (two starting at once) can be missing from the broker's
-answer for a moment, and aiokafka logs that at ERROR for a tracked topic ("Topic %s not found in
-cluster metadata"; asking for all topics, it said nothing). For a topic this worker has just
-asked to create, that line is lowered to INFO: the next update finds it.
+A topic just created (by this worker, or by another starting at once) can be missing from the
+broker's answer for a moment, and aiokafka logs that at ERROR for a tracked topic ("Topic %s not
+found in cluster metadata"; asking for all topics, it said nothing). For a topic this worker has
+just asked to create, that line is lowered to INFO.
+
+Faust's creation returns before the topic is in the broker's metadata, and the group leader's
+assignor leaves out a topic it does not see yet ("Ignoring missing topic",
+faust/assignor/partition_assignor.py): a worker in CI was assigned no partition of its `schemas`
+changelog and its tables never finished recovery, until the consumer's next metadata refresh
+(5 minutes by default) would start another rebalance. So creation waits until the topic is seen
+with its partitions, and the worker refreshes its consumer's metadata more often (streams.app).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import structlog
 from aiokafka.client import AIOKafkaClient
 from faust.transport.drivers.aiokafka import Transport
 
+log = structlog.get_logger(__name__)
+
 _original: Callable[..., Coroutine[Any, Any, None]] | None = None
 NOT_FOUND = "Topic %s not found in cluster metadata"  # aiokafka/cluster.py
+# how long a created topic may take to appear in the broker's metadata: a KRaft broker applies
+# the controller's record within milliseconds; 30 s covers a broker busy with a rebalance storm
+VISIBLE_PAUSE = 0.1
+VISIBLE_TRIES = 300
 
 
 class JustCreated(logging.Filter):
@@ -60,9 +75,28 @@ async def _create_topic(
     _created.add(topic)
     await _original(transport, owner, client, topic, *args, **kwargs)
     await track(client, topic)
+    if not await visible(client, topic):
+        # not fatal: the consumer's periodic metadata refresh finds it and rebalances
+        log.warning("created topic not yet in the broker's metadata", topic=topic)
 
 
 async def track(client: AIOKafkaClient, topic: str) -> None:
     """The client's metadata updates include this topic, and (as it now tracks one) only the
     topics it tracks."""
     await client.add_topic(topic)
+
+
+async def visible(
+    client: AIOKafkaClient,
+    topic: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    tries: int = VISIBLE_TRIES,
+) -> bool:
+    """True once the broker's metadata has `topic` with its partitions (the client tracks it);
+    False after `tries` updates without it."""
+    for _ in range(tries):
+        if client.cluster.partitions_for_topic(topic):
+            return True
+        await sleep(VISIBLE_PAUSE)
+        await client.force_metadata_update()
+    return bool(client.cluster.partitions_for_topic(topic))

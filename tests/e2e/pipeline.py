@@ -143,6 +143,8 @@ class Pipeline:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is not None:
+            self._show_logs()
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -151,6 +153,12 @@ class Pipeline:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+    def _show_logs(self) -> None:
+        """A failed test shows each stage's log tail and exit code (pytest prints what went to
+        stderr), so a run that stalled somewhere says where."""
+        for name, process in self.named.items():
+            sys.stderr.write(f"--- {name} (exit code {process.poll()}) ---\n{self.log(name)}\n")
 
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]

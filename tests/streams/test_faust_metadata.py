@@ -58,6 +58,46 @@ def test_given_no_tracked_topic_then_the_update_fetches_every_topic_of_the_clust
     assert {ours, theirs} <= fetched
 
 
+async def seen_once_created(kafka: KafkaSettings, topic: str, create_after: float | None) -> bool:
+    """`visible` on a client tracking `topic`, while the topic is created `create_after` seconds
+    later in another thread (None: never)."""
+    client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap_servers)
+    await client.bootstrap()
+    loop = asyncio.get_running_loop()
+    try:
+        if create_after is not None:
+            loop.call_later(create_after, lambda: loop.run_in_executor(None, create, kafka, topic))
+        await faust_metadata.track(client, topic)
+        return await faust_metadata.visible(client, topic, tries=40 if create_after else 5)
+    finally:
+        await client.close()
+
+
+def create(kafka: KafkaSettings, topic: str) -> None:
+    admin = AdminClient(kafka.admin_config())
+    admin.create_topics([NewTopic(topic, 3)])[topic].result(30)
+
+
+def test_given_a_topic_created_a_second_later_when_waiting_for_it_then_it_is_seen_with_its_partitions(
+    kafka_settings: KafkaSettings,
+) -> None:
+    topic = f"md-{uuid.uuid4().hex[:8]}.late"
+
+    seen = asyncio.run(seen_once_created(kafka_settings, topic, create_after=1.0))
+
+    assert seen is True
+
+
+def test_given_a_topic_never_created_when_waiting_for_it_then_the_wait_ends_false(
+    kafka_settings: KafkaSettings,
+) -> None:
+    topic = f"md-{uuid.uuid4().hex[:8]}.never"
+
+    seen = asyncio.run(seen_once_created(kafka_settings, topic, create_after=None))
+
+    assert seen is False
+
+
 def test_given_install_then_faust_topic_creation_goes_through_the_tracking() -> None:
     faust_metadata.install()
     faust_metadata.install()  # once per process, whoever calls it
