@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,21 +101,52 @@ def schema_id(schema: dict[str, Any]) -> str:
 # --- one event -----------------------------------------------------------------------------------
 
 
-def avro_record(schema: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-    """A CometD-form payload (sfsim/cdc.py) as the Avro record of `schema`."""
+@dataclass(frozen=True)
+class Shape:
+    """What encoding an event needs of its schema, worked out once per object: the schema
+    parsed by fastavro, each field's position, and each compound field's children."""
+
+    schema: dict[str, Any]
+    parsed: Any
+    positions: dict[str, int]
+    children: dict[int, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, schema: dict[str, Any]) -> Shape:
+        fields = schema["fields"]
+        records = {d["name"]: d for d in _records(fields)}
+        children = {}
+        for i, f in enumerate(fields[1:], start=1):
+            nested = f["type"][1] if isinstance(f["type"], list) else None
+            nested = records.get(nested) if isinstance(nested, str) else nested
+            if isinstance(nested, dict):
+                children[i] = list(nested["fields"])
+        positions = {f["name"]: i for i, f in enumerate(fields)}
+        return cls(schema, fastavro.parse_schema(schema), positions, children)
+
+
+def _records(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records defined inline (a record named again after its first use is looked up
+    here)."""
+    types = (f["type"][1] for f in fields if isinstance(f["type"], list))
+    return [t for t in types if isinstance(t, dict) and t.get("type") == "record"]
+
+
+def avro_record(shape: Shape, payload: dict[str, Any]) -> dict[str, Any]:
+    """A CometD-form payload (sfsim/cdc.py) as the Avro record of the shape's schema."""
     header = dict(payload["ChangeEventHeader"])
     body = {k: v for k, v in payload.items() if k != "ChangeEventHeader"}
-    fields = schema["fields"]
+    fields = shape.schema["fields"]
     changed = header.pop("changedFields", [])
     nulled = _nulled(body) if header["changeType"] == "UPDATE" else []
     header |= {
-        "changedFields": bitmaps(fields, changed),
-        "nulledFields": bitmaps(fields, nulled),
+        "changedFields": bitmaps(shape, changed),
+        "nulledFields": bitmaps(shape, nulled),
         "diffFields": [],
     }
     record: dict[str, Any] = {"ChangeEventHeader": header}
     for index, f in enumerate(fields[1:], start=1):
-        record[f["name"]] = _value(fields, index, body.get(f["name"]))
+        record[f["name"]] = _value(shape, index, body.get(f["name"]))
     return record
 
 
@@ -128,12 +160,12 @@ def _nulled(body: dict[str, Any]) -> list[str]:
     return names
 
 
-def _value(fields: list[dict[str, Any]], index: int, value: Any) -> Any:
+def _value(shape: Shape, index: int, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, dict):
-        return {c["name"]: _scalar(c, value.get(c["name"])) for c in _children_of(fields, index)}
-    return _scalar(fields[index], value)
+        return {c["name"]: _scalar(c, value.get(c["name"])) for c in shape.children[index]}
+    return _scalar(shape.schema["fields"][index], value)
 
 
 def _scalar(field: dict[str, Any], value: Any) -> Any:
@@ -147,30 +179,19 @@ def _scalar(field: dict[str, Any], value: Any) -> Any:
     return value
 
 
-def bitmaps(fields: list[dict[str, Any]], names: list[str]) -> list[str]:
+def bitmaps(shape: Shape, names: list[str]) -> list[str]:
     """Field names (`Phone`, `BillingAddress.City`) as the header's bitmap list."""
-    positions = {f["name"]: i for i, f in enumerate(fields)}
     top, children = 0, dict[int, int]()
     for name in names:
         parent, dot, child = name.partition(".")
         if not dot:
-            top |= 1 << positions[name]
+            top |= 1 << shape.positions[name]
             continue
-        index = positions[parent]
-        child_names = [c["name"] for c in _children_of(fields, index)]
+        index = shape.positions[parent]
+        child_names = [c["name"] for c in shape.children[index]]
         children[index] = children.get(index, 0) | 1 << child_names.index(child)
     found = [_hex(top)] if top else []
     return found + [f"{i}-{_hex(bits)}" for i, bits in sorted(children.items())]
-
-
-def _children_of(fields: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
-    """The children of the compound field at `index`; a record named again after its first
-    use is looked up there."""
-    nested = fields[index]["type"][1]
-    if isinstance(nested, str):
-        defined = (f["type"][1] for f in fields if isinstance(f["type"], list))
-        nested = next(d for d in defined if isinstance(d, dict) and d.get("name") == nested)
-    return list(nested["fields"])
 
 
 def _hex(number: int) -> str:
@@ -179,7 +200,7 @@ def _hex(number: int) -> str:
     return "0x" + digits.zfill(len(digits) + len(digits) % 2)
 
 
-def encode(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+def encode(shape: Shape, record: dict[str, Any]) -> bytes:
     out = io.BytesIO()
-    fastavro.schemaless_writer(out, fastavro.parse_schema(schema), record)
+    fastavro.schemaless_writer(out, shape.parsed, record)
     return out.getvalue()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ _CODES = "sfdc.platform.eventbus.grpc."
 
 
 REPLAY_ID_BYTES = 10
+ENCODED_KEPT = 20_000  # events whose Avro bytes are kept for the next stream that serves them
 
 
 def replay_bytes(replay_id: int) -> bytes:
@@ -58,18 +60,34 @@ def replay_int(replay_id: bytes) -> int | None:
 
 @dataclass
 class Schemas:
-    """Each object's event schema, built once, and its id."""
+    """Each object's event schema, built once, and its id; and each event's Avro bytes, encoded
+    once for all the streams that carry it (a change of a 500-subscriber burst is served 500
+    times)."""
 
-    by_object: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    by_object: dict[str, tuple[str, avro.Shape]] = field(default_factory=dict)
+    encoded: OrderedDict[int, tuple[str, bytes]] = field(default_factory=OrderedDict)
+    keep: int = ENCODED_KEPT
 
-    def of(self, obj: ObjectDef) -> tuple[str, dict[str, Any]]:
+    def of(self, obj: ObjectDef) -> tuple[str, avro.Shape]:
         if obj.name not in self.by_object:
             schema = avro.event_schema(obj)
-            self.by_object[obj.name] = (avro.schema_id(schema), schema)
+            self.by_object[obj.name] = (avro.schema_id(schema), avro.Shape.of(schema))
         return self.by_object[obj.name]
 
     def by_id(self, schema_id: str) -> dict[str, Any] | None:
-        return next((s for i, s in self.by_object.values() if i == schema_id), None)
+        return next((s.schema for i, s in self.by_object.values() if i == schema_id), None)
+
+    def event(self, obj: ObjectDef, event: StoredEvent) -> tuple[str, bytes]:
+        """(schema id, Avro bytes) of a stored event."""
+        found = self.encoded.get(event.replay_id)
+        if found is None:
+            schema_id, shape = self.of(obj)
+            payload = event.data["payload"]
+            found = (schema_id, avro.encode(shape, avro.avro_record(shape, payload)))
+            self.encoded[event.replay_id] = found
+            if len(self.encoded) > self.keep:
+                self.encoded.popitem(last=False)
+        return found
 
 
 class PubSub(pb_grpc.PubSubServicer):
@@ -179,10 +197,8 @@ class PubSub(pb_grpc.PubSubServicer):
         )
 
     def _consumer_event(self, event: StoredEvent) -> Any:
-        payload = event.data["payload"]
-        obj = self.state.org.schema.objects[payload["ChangeEventHeader"]["entityName"]]
-        schema_id, schema = self.schemas.of(obj)
-        body = avro.encode(schema, avro.avro_record(schema, payload))
+        entity = event.data["payload"]["ChangeEventHeader"]["entityName"]
+        schema_id, body = self.schemas.event(self.state.org.schema.objects[entity], event)
         return pb.ConsumerEvent(
             event=pb.ProducerEvent(id=str(uuid.uuid4()), schema_id=schema_id, payload=body),
             replay_id=replay_bytes(event.replay_id),

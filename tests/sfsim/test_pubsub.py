@@ -17,7 +17,7 @@ import fastavro
 import grpc
 import pytest
 
-from connectors.salesforce.pubsub.bitmap import field_names
+from connectors.salesforce.pubsub.bitmap import SchemaIndex, field_names
 from schemas.pubsub import pubsub_api_pb2 as pb
 from schemas.pubsub import pubsub_api_pb2_grpc as pb_grpc
 from sfsim.testing import ThreadedSfsim
@@ -202,10 +202,10 @@ def test_given_an_update_when_received_then_its_bitmaps_name_what_the_cometd_eve
     event = decoded(schema, got.events[0])
     header = event["ChangeEventHeader"]
 
-    assert field_names(header["changedFields"], schema) == _order(
+    assert field_names(header["changedFields"], SchemaIndex.of(schema)) == _order(
         schema, cometd.data["payload"]["ChangeEventHeader"]["changedFields"]
     )
-    assert field_names(header["nulledFields"], schema) == ["Phone"]
+    assert field_names(header["nulledFields"], SchemaIndex.of(schema)) == ["Phone"]
     assert (event["Phone"], event["Website"], event["BillingAddress"]["City"], event["Name"]) == (
         None,
         "https://x.test",

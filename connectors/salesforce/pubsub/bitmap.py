@@ -17,42 +17,61 @@ https://developer.salesforce.com/docs/platform/pub-sub-api/guide/event-deseriali
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.salesforce.errors import NormalizeError
 
 
-def field_names(bitmaps: Sequence[str], schema: Mapping[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class SchemaIndex:
+    """What decoding needs of an event schema, worked out once per `schema_id`: the top-level
+    fields in schema order, each by name, and each compound field's child fields."""
+
+    schema: Mapping[str, Any]
+    fields: list[Mapping[str, Any]]
+    by_name: dict[str, Mapping[str, Any]]
+    children: dict[str, list[Mapping[str, Any]]]
+
+    @classmethod
+    def of(cls, schema: Mapping[str, Any]) -> SchemaIndex:
+        fields, records = _fields(schema), _records(schema)
+        children = {}
+        for f in fields:
+            record = _record_in(f["type"], records)
+            if record is not None:
+                children[f["name"]] = _fields(record)
+        return cls(schema, fields, {f["name"]: f for f in fields}, children)
+
+    def children_of(self, name: str) -> list[Mapping[str, Any]]:
+        """The child fields of the compound field `name`."""
+        if name not in self.children:
+            raise NormalizeError(f"field {name!r} is not a compound field of the event schema")
+        return self.children[name]
+
+
+def field_names(bitmaps: Sequence[str], index: SchemaIndex) -> list[str]:
     """The field names a header bitmap list names, top-level fields first, in schema order."""
-    fields, records = _fields(schema), _records(schema)
     names: list[str] = []
     for bitmap in bitmaps:
         parent, _, bits = bitmap.rpartition("-")
         if not parent:
+            fields = index.fields
             names += [fields[i]["name"] for i in _positions(bits, len(fields), bitmap)]
         else:
-            names += _children(fields, records, parent, bits, bitmap)
+            names += _children(index, parent, bits, bitmap)
     return names
 
 
-def children_of(field: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The child fields of a compound field of `schema` (its nested record's fields)."""
-    return _fields(_record_of(field["type"], _records(schema), f"{field['name']}"))
-
-
-def _children(
-    fields: list[Mapping[str, Any]],
-    records: Mapping[str, Mapping[str, Any]],
-    parent: str,
-    bits: str,
-    bitmap: str,
-) -> list[str]:
-    if not parent.isdigit() or int(parent) >= len(fields):
+def _children(index: SchemaIndex, parent: str, bits: str, bitmap: str) -> list[str]:
+    if not parent.isdigit() or int(parent) >= len(index.fields):
         raise NormalizeError(f"bitmap {bitmap!r}: no top-level field at position {parent!r}")
-    compound = fields[int(parent)]
-    children = _fields(_record_of(compound["type"], records, bitmap))
+    compound = index.fields[int(parent)]["name"]
+    if compound not in index.children:
+        raise NormalizeError(f"bitmap {bitmap!r} names children of a field that is not compound")
+    children = index.children[compound]
     named = [children[i]["name"] for i in _positions(bits, len(children), bitmap)]
-    return [f"{compound['name']}.{child}" for child in named]
+    return [f"{compound}.{child}" for child in named]
 
 
 def _positions(bits: str, size: int, bitmap: str) -> list[int]:
@@ -71,19 +90,20 @@ def _fields(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(schema.get("fields", []))
 
 
-def _record_of(
-    avro_type: Any, records: Mapping[str, Mapping[str, Any]], bitmap: str
-) -> Mapping[str, Any]:
-    """The record inside a field's type: compound fields are `["null", {record}]` unions (or
-    `["null", "string", {record}]` for a switchable name), and a record defined once is named
-    again later by its name (`ShippingAddress: ["null", "Address"]`)."""
+def _record_in(
+    avro_type: Any, records: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The record inside a field's type, if any: compound fields are `["null", {record}]`
+    unions (or `["null", "string", {record}]` for a switchable name), and a record defined once
+    is named again later by its name (`ShippingAddress: ["null", "Address"]`). The header is a
+    record too; it is never named in a bitmap's children."""
     options = avro_type if isinstance(avro_type, list) else [avro_type]
     for option in options:
         if isinstance(option, Mapping) and option.get("type") == "record":
             return option
         if isinstance(option, str) and option in records:
             return records[option]
-    raise NormalizeError(f"bitmap {bitmap!r} names children of a field that is not compound")
+    return None
 
 
 def _records(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -23,6 +23,7 @@ import fastavro
 import grpc
 
 from connectors.salesforce.errors import NormalizeError
+from connectors.salesforce.pubsub.bitmap import SchemaIndex
 from connectors.salesforce.pubsub.decode import cometd_payload
 from schemas.pubsub import pubsub_api_pb2 as pb
 from schemas.pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -53,7 +54,7 @@ class PubSubClient:
     batch: int = 100
     ping_s: float = 30.0
     ping_timeout_s: float = 20.0
-    _schemas: dict[str, tuple[dict[str, Any], Any]] = field(default_factory=dict)
+    _schemas: dict[str, tuple[SchemaIndex, Any]] = field(default_factory=dict)
     _channel: Any = None
 
     async def __aenter__(self) -> PubSubClient:
@@ -80,13 +81,13 @@ class PubSubClient:
             ("tenantid", self.tenant_id),
         )
 
-    async def schema(self, schema_id: str) -> tuple[dict[str, Any], Any]:
-        """The schema (JSON) and its parsed form, fetched once per id."""
+    async def schema(self, schema_id: str) -> tuple[SchemaIndex, Any]:
+        """The schema's index for decoding and its fastavro form, fetched once per id."""
         if schema_id not in self._schemas:
             request = pb.SchemaRequest(schema_id=schema_id)
             info = await self._stub.GetSchema(request, metadata=self._metadata())
             schema = json.loads(info.schema_json)
-            self._schemas[schema_id] = (schema, fastavro.parse_schema(schema))
+            self._schemas[schema_id] = (SchemaIndex.of(schema), fastavro.parse_schema(schema))
         return self._schemas[schema_id]
 
     async def events(
@@ -114,12 +115,12 @@ class PubSubClient:
 
     async def _received(self, event: Any) -> Received:
         schema_id, raw, replay_id = event.event.schema_id, event.event.payload, event.replay_id
-        schema, parsed = await self.schema(schema_id)
+        index, parsed = await self.schema(schema_id)
         try:
             record = fastavro.schemaless_reader(io.BytesIO(raw), parsed)
             if not isinstance(record, dict):
                 raise NormalizeError(f"the event is {type(record).__name__}, not a record")
-            return Received(cometd_payload(record, schema), bytes(replay_id))
+            return Received(cometd_payload(record, index), bytes(replay_id))
         except (NormalizeError, ValueError, EOFError, KeyError, TypeError) as e:
             # the event is bad on its own merit: the caller sends it to the DLQ, the stream goes on
             reason = f"undecodable Pub/Sub event: {type(e).__name__}: {e}"[:500]

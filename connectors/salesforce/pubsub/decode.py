@@ -21,24 +21,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.salesforce.errors import NormalizeError
-from connectors.salesforce.pubsub.bitmap import children_of, field_names
+from connectors.salesforce.pubsub.bitmap import SchemaIndex, field_names
 
 HEADER = "ChangeEventHeader"
 _WITH_VALUES = {"CREATE", "UNDELETE"}
 
 
-def cometd_payload(record: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+def cometd_payload(record: Mapping[str, Any], index: SchemaIndex) -> dict[str, Any]:
     """The CometD form of the event's payload: `{"ChangeEventHeader": {...}, <fields>}`."""
     header = dict(record[HEADER])
     change_type = header.get("changeType")
-    changed = field_names(header.get("changedFields") or [], schema)
-    nulled = set(field_names(header.get("nulledFields") or [], schema))
+    changed = field_names(header.get("changedFields") or [], index)
+    nulled = set(field_names(header.get("nulledFields") or [], index))
     header |= {"changedFields": changed, "nulledFields": [], "diffFields": []}
-    fields = schema["fields"][1:]
     if change_type == "UPDATE":
-        body = _changed(record, schema, changed, nulled)
+        body = _changed(record, index, changed, nulled)
     elif change_type in _WITH_VALUES:
-        body = {f["name"]: _valued(f, record.get(f["name"]), schema) for f in fields}
+        body = {f["name"]: _valued(f, record.get(f["name"]), index) for f in index.fields[1:]}
         body = {k: v for k, v in body.items() if v is not None}
     else:
         body = {}
@@ -46,20 +45,17 @@ def cometd_payload(record: Mapping[str, Any], schema: Mapping[str, Any]) -> dict
 
 
 def _changed(
-    record: Mapping[str, Any], schema: Mapping[str, Any], changed: list[str], nulled: set[str]
+    record: Mapping[str, Any], index: SchemaIndex, changed: list[str], nulled: set[str]
 ) -> dict[str, Any]:
-    by_name = {f["name"]: f for f in schema["fields"]}
     body: dict[str, Any] = {}
     for name in changed:
         parent, dot, child = name.partition(".")
         if dot:
-            child_field = next(
-                c for c in children_of(by_name[parent], schema) if c["name"] == child
-            )
+            child_field = next(c for c in index.children_of(parent) if c["name"] == child)
             value = (record.get(parent) or {}).get(child)
             body.setdefault(parent, {})[child] = _checked(child_field, value, name, nulled)
         else:
-            body[name] = _checked(by_name[name], record.get(name), name, nulled)
+            body[name] = _checked(index.by_name[name], record.get(name), name, nulled)
     return body
 
 
@@ -71,10 +67,11 @@ def _checked(field: Mapping[str, Any], value: Any, name: str, nulled: set[str]) 
     return _scalar(field, value)
 
 
-def _valued(field: Mapping[str, Any], value: Any, schema: Mapping[str, Any]) -> Any:
+def _valued(field: Mapping[str, Any], value: Any, index: SchemaIndex) -> Any:
     """A field of a new record: a compound keeps the parts that have a value."""
     if isinstance(value, Mapping):
-        parts = {c["name"]: _scalar(c, value.get(c["name"])) for c in children_of(field, schema)}
+        children = index.children_of(field["name"])
+        parts = {c["name"]: _scalar(c, value.get(c["name"])) for c in children}
         kept = {k: v for k, v in parts.items() if v is not None}
         return kept or None
     return _scalar(field, value)

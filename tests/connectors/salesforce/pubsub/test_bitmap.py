@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.salesforce.errors import NormalizeError
-from connectors.salesforce.pubsub.bitmap import field_names
+from connectors.salesforce.pubsub.bitmap import SchemaIndex, field_names
 
 ADDRESS: dict[str, Any] = {
     "type": "record",
@@ -67,7 +67,7 @@ def test_given_the_guides_example_when_decoded_then_the_positions_are_the_ones_r
     # 0x650004E0 = 0110 0101 0000 0000 0000 0100 1110 0000: bits 5, 6, 7, 10, 24, 26, 29, 30
     schema = positions_schema(32, {4: 6, 7: 3})
 
-    names = field_names(["0x650004E0", "4-0x10", "7-0x06"], schema)
+    names = field_names(["0x650004E0", "4-0x10", "7-0x06"], SchemaIndex.of(schema))
 
     assert names == ["f5", "f6", "f7", "f10", "f24", "f26", "f29", "f30", "f4.c4", "f7.c1", "f7.c2"]
 
@@ -83,18 +83,18 @@ def test_given_the_guides_example_when_decoded_then_the_positions_are_the_ones_r
 def test_given_a_captured_account_update_when_decoded_then_it_names_the_fields_that_held_values(
     bitmaps: list[str], expected: list[str]
 ) -> None:
-    assert field_names(bitmaps, account_schema()) == expected
+    assert field_names(bitmaps, SchemaIndex.of(account_schema())) == expected
 
 
 def test_given_every_child_of_a_compound_when_decoded_then_each_child_is_named() -> None:
     # the CometD path lists children; the normalizer flattens children, not compounds
-    names = field_names(["5-0x03FF"], account_schema())
+    names = field_names(["5-0x03FF"], SchemaIndex.of(account_schema()))
 
     assert names == [f"BillingAddress.{f['name']}" for f in ADDRESS["fields"]]
 
 
 def test_given_no_bitmap_when_decoded_then_no_field() -> None:
-    assert field_names([], account_schema()) == []
+    assert field_names([], SchemaIndex.of(account_schema())) == []
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,26 @@ def test_given_a_malformed_bitmap_when_decoded_then_the_error_says_what_is_wrong
     bitmap: str, reason: str
 ) -> None:
     with pytest.raises(NormalizeError, match=reason):
-        field_names([bitmap], account_schema())
+        field_names([bitmap], SchemaIndex.of(account_schema()))
+
+
+def test_given_a_field_that_is_not_compound_when_its_children_are_asked_then_the_error_names_the_field() -> (
+    None
+):
+    index = SchemaIndex.of(account_schema())
+
+    with pytest.raises(NormalizeError, match="field 'Name' is not a compound field"):
+        index.children_of("Name")
+
+
+def test_given_an_address_named_again_by_name_then_its_children_are_those_of_its_definition() -> (
+    None
+):
+    index = SchemaIndex.of(account_schema())
+
+    shipping = [c["name"] for c in index.children_of("ShippingAddress")]
+
+    assert shipping == [c["name"] for c in ADDRESS["fields"]]
 
 
 @given(st.sets(st.integers(min_value=0, max_value=129)))
@@ -123,6 +142,8 @@ def test_given_any_set_of_positions_when_written_as_hex_then_exactly_those_are_n
     hex_digits = f"{sum(1 << p for p in positions):X}"
     schema = positions_schema(130, {})
 
-    names = field_names([f"0x{hex_digits.zfill(len(hex_digits) + len(hex_digits) % 2)}"], schema)
+    names = field_names(
+        [f"0x{hex_digits.zfill(len(hex_digits) + len(hex_digits) % 2)}"], SchemaIndex.of(schema)
+    )
 
     assert names == [f"f{p}" for p in sorted(positions)]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.salesforce.errors import NormalizeError
+from connectors.salesforce.pubsub.bitmap import SchemaIndex
 from connectors.salesforce.pubsub.decode import cometd_payload
 
 
@@ -60,7 +61,7 @@ def test_given_an_update_when_decoded_then_only_changed_fields_come_and_a_nulled
         "CloseDate": None,
     }
 
-    payload = cometd_payload(record, SCHEMA)
+    payload = cometd_payload(record, SchemaIndex.of(SCHEMA))
 
     assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
         "Phone": None,
@@ -85,7 +86,7 @@ def test_given_a_create_when_decoded_then_fields_with_values_come_with_dates_as_
         "CloseDate": 1_700_006_400_000,
     }
 
-    payload = cometd_payload(record, SCHEMA)
+    payload = cometd_payload(record, SchemaIndex.of(SCHEMA))
 
     assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
         "Name": "Acme",
@@ -100,7 +101,7 @@ def test_given_an_event_without_fields_when_decoded_then_only_the_header_comes(
 ) -> None:
     record = {"ChangeEventHeader": header(change_type, []), "Name": None}
 
-    assert list(cometd_payload(record, SCHEMA)) == ["ChangeEventHeader"]
+    assert list(cometd_payload(record, SchemaIndex.of(SCHEMA))) == ["ChangeEventHeader"]
 
 
 def test_given_a_changed_field_with_no_value_that_is_not_nulled_when_decoded_then_it_is_refused() -> (
@@ -111,7 +112,7 @@ def test_given_a_changed_field_with_no_value_that_is_not_nulled_when_decoded_the
     with pytest.raises(
         NormalizeError, match="changedFields names Phone with no value, and nulledFields does not"
     ):
-        cometd_payload(record, SCHEMA)
+        cometd_payload(record, SchemaIndex.of(SCHEMA))
 
 
 # The CDC guide's printed create event, the JSON form of its decoded Avro record (trimmed where
@@ -184,7 +185,7 @@ GUIDE_EVENT = {
 def test_given_the_guides_printed_create_event_when_decoded_then_each_field_is_the_cometd_one() -> (
     None
 ):
-    payload = cometd_payload(GUIDE_EVENT, GUIDE_SCHEMA)
+    payload = cometd_payload(GUIDE_EVENT, SchemaIndex.of(GUIDE_SCHEMA))
 
     assert {k: v for k, v in payload.items() if k != "ChangeEventHeader"} == {
         "Name": "Acme",
