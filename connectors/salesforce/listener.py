@@ -204,6 +204,7 @@ class Listener:
             max_in_flight=self.settings.max_in_flight,
             ack_timeout=self.settings.kafka_ack_timeout,
             pubsub_ca=self._ca_pem(),
+            pubsub_pings=(self.settings.pubsub_ping_interval, self.settings.pubsub_ping_timeout),
         )
 
     def _ca_pem(self) -> bytes | None:

@@ -60,3 +60,16 @@ class ListenerSettings(BaseSettings):
     restart_max_delay: float = Field(
         default=300.0, gt=0, description="LISTENER_RESTART_MAX_DELAY: the cap of that delay"
     )
+    pubsub_ping_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="LISTENER_PUBSUB_PING_INTERVAL: seconds between HTTP/2 pings on a Pub/Sub "
+        "connection, so a half-open one (a NAT or load balancer that dropped it) is noticed; "
+        "raise it if the server answers GOAWAY too_many_pings",
+    )
+    pubsub_ping_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="LISTENER_PUBSUB_PING_TIMEOUT: seconds a ping may wait for its answer before "
+        "the connection is given up and the stream resumes from its checkpoint",
+    )

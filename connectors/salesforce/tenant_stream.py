@@ -90,6 +90,7 @@ class StreamDeps:
     quota_backoff: float = 60.0  # the org's daily allocation is spent: wait this long
     random: Callable[[], float] = field(default_factory=lambda: random.Random().random)
     pubsub_ca: bytes | None = None  # PEM roots for the Pub/Sub API (None: the system's)
+    pubsub_pings: tuple[float, float] = (30.0, 20.0)  # HTTP/2 ping interval and timeout, s
 
 
 @dataclass
@@ -309,6 +310,7 @@ class TenantStream:
                 connection.pubsub_endpoint,
                 self._replay.positions,
                 ca=self.deps.pubsub_ca,
+                pings=self.deps.pubsub_pings,
             )
         client = StreamingClient(
             StreamingAuthenticator(self.deps.authenticator),

@@ -61,7 +61,12 @@ class PubSubClient:
         options = [
             ("grpc.keepalive_time_ms", int(self.ping_s * 1000)),
             ("grpc.keepalive_timeout_ms", int(self.ping_timeout_s * 1000)),
+            # gRPC core (1.5x and later) times every ping with this, keepalive's too (default 60 s)
+            ("grpc.http2.ping_timeout_ms", int(self.ping_timeout_s * 1000)),
             ("grpc.keepalive_permit_without_calls", 1),
+            # gRPC stops pinging after 2 pings with no data between them (its default): a stream
+            # quiet for minutes would go unwatched until the server's next keepalive
+            ("grpc.http2.max_pings_without_data", 0),
         ]
         credentials = grpc.ssl_channel_credentials(self.ca)
         self._channel = grpc.aio.secure_channel(self.endpoint, credentials, options=options)

@@ -55,8 +55,10 @@ class PubSubSession:
         positions: dict[str, int],
         ca: bytes | None = None,
         batch: int = 100,
+        pings: tuple[float, float] = (30.0, 20.0),
     ) -> None:
         self._authenticator, self._endpoint, self._ca = authenticator, endpoint, ca
+        self._pings = pings
         self.positions, self._batch = positions, batch
         self._queue: asyncio.Queue[dict[str, Any] | PubSubFailure] = asyncio.Queue(batch)
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,6 +73,8 @@ class PubSubSession:
             token.org_id,
             ca=self._ca,
             batch=self._batch,
+            ping_s=self._pings[0],
+            ping_timeout_s=self._pings[1],
         )
         await self._client.__aenter__()
 

@@ -2,19 +2,24 @@
 by a tenant on CometD and a tenant on Pub/Sub give the same `sf.changes` field for field; a
 dropped stream with expired sessions resumes from the checkpoint; a tenant switched from CometD
 to Pub/Sub while changes were made loses none of them (the catch-up query bridges the two
-replay-id spaces)."""
+replay-id spaces); a half-open connection is given up by the pings and the stream resumes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from connectors.kafka.settings import KafkaSettings
+from connectors.salesforce.classifier import Decision
 from schemas.changes import ChangeSource, SalesforceChange
 from schemas.loader import validate_tenant_config
 from schemas.tenant import TenantConfig
 from sfsim.clock import ManualClock
 from sfsim.testing import ThreadedSfsim
+from tests.chaos.toxiproxy import Toxiproxy
 from tests.connectors.salesforce.builders import sfsim_environ, tenant_document
 from tests.connectors.salesforce.harness import (
     ChangesReader,
@@ -27,9 +32,10 @@ from tests.connectors.salesforce.harness import (
 )
 
 
-def on(org: ThreadedSfsim, tenant: str, transport: str) -> TenantConfig:
+def on(org: ThreadedSfsim, tenant: str, transport: str, endpoint: str = "") -> TenantConfig:
     document = tenant_document(org, tenant)
-    document["salesforce"] |= {"transport": transport, "pubsub_endpoint": org.credentials.pubsub}
+    endpoint = endpoint or org.credentials.pubsub
+    document["salesforce"] |= {"transport": transport, "pubsub_endpoint": endpoint}
     return validate_tenant_config(document)
 
 
@@ -155,3 +161,40 @@ def test_given_an_outage_past_the_replay_window_on_pubsub_when_restarted_then_it
 
     assert set(during) <= {c.record_id for c in changes if c.source is ChangeSource.RESYNC}
     assert after in {c.record_id for c in changes if c.source is ChangeSource.CDC}
+
+
+def listener_retries() -> float:
+    return sum(
+        REGISTRY.get_sample_value("gather_sync_retries_total", {"stage": "listener", "reason": d})
+        or 0.0
+        for d in Decision
+    )
+
+
+def test_given_a_half_open_connection_when_pings_go_unanswered_then_the_stream_resumes_with_the_changes_made_meanwhile(
+    kafka_settings: KafkaSettings, reader: ChangesReader, org: ThreadedSfsim, tmp_path: Path
+) -> None:
+    # Toxiproxy's `timeout` toxic with timeout 0 drops every byte and keeps the connection open
+    topic, tenant = tenants_topic(kafka_settings), unique("half-open")
+    proxy = Toxiproxy(tmp_path / "toxiproxy.log")
+    try:
+        port = proxy.create("pubsub", int(org.credentials.pubsub.rsplit(":", 1)[1]))
+        apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub", f"127.0.0.1:{port}")])
+        pings = {"pubsub_ping_interval": 1.0, "pubsub_ping_timeout": 1.0}
+        with ListenerThread(
+            listener_settings(topic, org, **pings), kafka_settings, sfsim_environ(org)
+        ):
+            assert streams(org, cometd=0, pubsub=2)
+            before = org.call(lambda: org.state.org.create("Account", {"Name": "Before the cut"}))
+            assert reader.wait(tenant, lambda c: before in {x.record_id for x in c})
+            retried = listener_retries()
+            proxy.add_toxic("pubsub", "half-open", "timeout", {"timeout": 0})
+            during = org.call(lambda: org.state.org.create("Account", {"Name": "During the cut"}))
+            noticed = wait_until(lambda: listener_retries() > retried, timeout=15)
+            proxy.remove_toxic("pubsub", "half-open")
+            changes = reader.wait(tenant, lambda c: during in {x.record_id for x in c})
+    finally:
+        proxy.close()
+
+    assert noticed  # by the pings, while the connection was still half-open
+    assert during in {c.record_id for c in changes}
