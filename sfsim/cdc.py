@@ -3,7 +3,8 @@
 Shape: `{"schema": <id>, "payload": {"ChangeEventHeader": {...}, <fields>}}`; the event bus adds
 `event.replayId` on delivery. This is the CometD (Streaming API) form: only non-empty fields of a
 new record, only the changed fields of an update (a field set to null is sent as null), dates as
-ISO text, and no `nulledFields`/`diffFields`, which the guide says CometD does not carry.
+ISO text, and no `nulledFields`/`diffFields`, which the guide says CometD does not carry (a large
+text value sent as a diff is `{"diff": "..."}` in place of the value, sfsim/textdiff.py).
 Compound fields are nested as Salesforce nests them (`Name` with Salutation/FirstName/LastName
 on Contact, `BillingAddress` with Street/City/...), and a changed part of a compound field is
 listed as `BillingAddress.City` in `changedFields`.
@@ -20,6 +21,7 @@ from typing import Any
 
 from sfsim.ids import OVERFLOW_RECORD_ID
 from sfsim.metadata import ObjectDef
+from sfsim.textdiff import diff_value
 
 CHANGE_ORIGIN = "com/salesforce/api/rest/61.0;client=sfsim"
 # Fields a change event never carries in its body: the id is in recordIds, and these are
@@ -35,13 +37,15 @@ class Write:
     obj: ObjectDef
     record_id: str
     values: dict[str, Any] = field(default_factory=dict)  # flat field -> new value
+    previous: dict[str, Any] = field(default_factory=dict)  # an UPDATE's old values
 
     def merge_key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
         """Writes with equal keys in one transaction become one event with several recordIds."""
         return (
             self.change_type,
             self.obj.name,
-            tuple(sorted((k, repr(v)) for k, v in self.values.items())),
+            # a large text sent as a diff is the same change only with the same diff
+            tuple(sorted((k, repr(v)) for k, v in (self.values | _diffs(self)).items())),
         )
 
 
@@ -110,7 +114,23 @@ def _body(write: Write) -> dict[str, Any]:
     shown = {k: v for k, v in write.values.items() if _in_events(write.obj, k)}
     if write.change_type in ("CREATE", "UNDELETE"):
         shown = {k: v for k, v in shown.items() if v is not None}
-    return _nest(write.obj, {k: _event_value(write.obj, k, v) for k, v in shown.items()})
+    values = {k: _event_value(write.obj, k, v) for k, v in shown.items()}
+    if write.change_type == "UPDATE":
+        values |= _diffs(write)
+    return _nest(write.obj, values)
+
+
+def _diffs(write: Write) -> dict[str, Any]:
+    """Large text fields sent as a diff, in CometD's form `{"diff": "..."}`."""
+    found = {}
+    for name, value in write.values.items():
+        spec = write.obj.fields.get(name)
+        if spec is None or spec.type != "textarea" or spec.compound_field_name:
+            continue  # an address's Street is a part of a compound, not a large text field
+        diff = diff_value(write.previous.get(name), value)
+        if diff is not None:
+            found[name] = {"diff": diff}
+    return found
 
 
 def _event_value(obj: ObjectDef, name: str, value: Any) -> Any:

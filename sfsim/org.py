@@ -141,7 +141,8 @@ class Org:
         now = sf_datetime(self.clock.now())
         record.update({"LastModifiedDate": now, "LastModifiedById": user, "SystemModstamp": now})
         changed |= {"LastModifiedDate": now}
-        self._record_write("UPDATE", obj, record["Id"], changed)
+        previous = {k: before.get(k) for k in changed}
+        self._record_write("UPDATE", obj, record["Id"], changed, previous)
 
     def delete(self, obj_name: str, record_id: str) -> None:
         obj = self.object(obj_name)
@@ -168,9 +169,14 @@ class Org:
         return record
 
     def _record_write(
-        self, change_type: str, obj: ObjectDef, record_id: str, values: dict[str, Any]
+        self,
+        change_type: str,
+        obj: ObjectDef,
+        record_id: str,
+        values: dict[str, Any],
+        previous: dict[str, Any] | None = None,
     ) -> None:
-        write = cdc.Write(change_type, obj, record_id, values)
+        write = cdc.Write(change_type, obj, record_id, values, previous or {})
         if self._txn is not None:
             self._txn.writes.append(write)
         else:

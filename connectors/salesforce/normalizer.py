@@ -4,7 +4,9 @@ Compound fields are flattened to the object's own field names so a CDC delta and
 snapshot merge field by field: `BillingAddress: {City}` -> `BillingCity`, Contact
 `Name: {FirstName}` -> `FirstName`; `changedFields` likewise (`BillingAddress.City` ->
 `BillingCity`). GAP_* and GAP_OVERFLOW events carry no fields; they come back as `Gap` and
-`Overflow` for the listener to resolve over REST.
+`Overflow` for the listener to resolve over REST; so does an UPDATE with a large text sent as a
+diff (the old value it applies to is not here), as a `Gap` whose reason is "diff".
+https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_data_diff.htm
 https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm
 """
 
@@ -35,6 +37,7 @@ class Gap:
     change_type: str
     version: Version
     replay_id: int
+    reason: str = "gap"  # or "diff": a large text came as a diff, not as its value
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,20 @@ def normalize(tenant: str, message: Any) -> Normalized:
         return Gap(tenant, entity, tuple(record_ids), change_type, version, replay_id)
     if change_type not in PLAIN_TYPES:
         raise NormalizeError(f"unknown changeType {change_type!r}")
+    if change_type == "UPDATE" and any(_is_diff(v) for v in payload.values()):
+        # the listener has not the old value to apply the diff to: the record is re-read
+        return Gap(tenant, entity, tuple(record_ids), change_type, version, replay_id, "diff")
     return _changes(tenant, entity, change_type, payload, header, version, replay_id, record_ids)
 
 
 HEADER = "ChangeEventHeader"
 _OBJECT_NAME: TypeAdapter[str] = TypeAdapter(SObjectName)
 _RECORD_ID: TypeAdapter[str] = TypeAdapter(SalesforceId)
+
+
+def _is_diff(value: Any) -> bool:
+    """A large text field sent as a unified diff: `{"diff": "--- \n+++ <hash>\n..."}`."""
+    return isinstance(value, dict) and list(value) == ["diff"]
 
 
 def _member(container: Any, key: str, where: str) -> Any:

@@ -418,7 +418,9 @@ class TenantStream:
         rows = {
             r["Id"]: r for r in self.deps.orgapi.records_by_id(gap.object, list(gap.record_ids))
         }
-        self.log.info("gap event re-fetched", object=gap.object, records=len(gap.record_ids))
+        self.log.info(
+            "gap event re-fetched", object=gap.object, records=len(gap.record_ids), why=gap.reason
+        )
         return [
             row_change(gap.tenant, gap.object, rows[i], ChangeSource.GAP_REFETCH)
             if i in rows

@@ -8,9 +8,10 @@ The shape follows schemas Salesforce serves (the Pub/Sub guide; schemas captured
 - compound fields nested: `BillingAddress` is an `Address` record (defined at its first use and
   named again after), Contact `Name` a `PersonName` record;
 - dates and datetimes as epoch milliseconds (`long`);
-- in an UPDATE, unchanged fields are null; `changedFields`, `nulledFields` and `diffFields` are
-  hex bitmaps over the schema's field positions (header = 0), with `P-0x..` entries for the
-  children of the compound field at position P.
+- in an UPDATE, unchanged fields are null; a large text sent as a diff holds the diff's text;
+  `changedFields`, `nulledFields` and `diffFields` are hex bitmaps over the schema's field
+  positions (header = 0), with `P-0x..` entries for the children of the compound field at
+  position P.
 
 This module writes bitmaps; the listener's decoder (connectors/salesforce/pubsub/bitmap.py) is
 separate code, so a test of one against the other can find a wrong rule in either.
@@ -138,16 +139,23 @@ def avro_record(shape: Shape, payload: dict[str, Any]) -> dict[str, Any]:
     body = {k: v for k, v in payload.items() if k != "ChangeEventHeader"}
     fields = shape.schema["fields"]
     changed = header.pop("changedFields", [])
+    diffs = {k: v["diff"] for k, v in body.items() if _is_diff(v)}
+    body |= diffs  # the diff's text in place of the value, the field named in diffFields
     nulled = _nulled(body) if header["changeType"] == "UPDATE" else []
     header |= {
         "changedFields": bitmaps(shape, changed),
         "nulledFields": bitmaps(shape, nulled),
-        "diffFields": [],
+        "diffFields": bitmaps(shape, list(diffs)),
     }
     record: dict[str, Any] = {"ChangeEventHeader": header}
     for index, f in enumerate(fields[1:], start=1):
         record[f["name"]] = _value(shape, index, body.get(f["name"]))
     return record
+
+
+def _is_diff(value: Any) -> bool:
+    """CometD's form of a large text sent as a diff (sfsim/textdiff.py)."""
+    return isinstance(value, dict) and list(value) == ["diff"]
 
 
 def _nulled(body: dict[str, Any]) -> list[str]:

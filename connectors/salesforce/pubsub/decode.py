@@ -6,6 +6,9 @@ What differs between the two forms, from the CDC guide's comparison:
   the change. An UPDATE keeps the fields `changedFields` names (a nulled one as null); a
   CREATE or UNDELETE keeps the fields that have a value; a DELETE and a gap keep none.
 - Pub/Sub names fields by bitmaps (bitmap.py); CometD by name (`BillingAddress.City`).
+- A large text sent as a diff: Pub/Sub holds the diff's text and names the field in `diffFields`;
+  CometD sends `{"diff": "..."}` in place of the value. The CometD form is given here too, and
+  the normalizer has the record re-read.
 - Pub/Sub dates are epoch milliseconds; CometD's are text (`2022-06-10T22:42:34.000Z`, dates
   `2022-06-10`). The field's Salesforce type is in its schema `doc` (`Data:DateTime`).
 
@@ -33,9 +36,11 @@ def cometd_payload(record: Mapping[str, Any], index: SchemaIndex) -> dict[str, A
     change_type = header.get("changeType")
     changed = field_names(header.get("changedFields") or [], index)
     nulled = set(field_names(header.get("nulledFields") or [], index))
+    diffs = field_names(header.get("diffFields") or [], index)
     header |= {"changedFields": changed, "nulledFields": [], "diffFields": []}
     if change_type == "UPDATE":
         body = _changed(record, index, changed, nulled)
+        body |= {name: {"diff": body[name]} for name in diffs if body.get(name) is not None}
     elif change_type in _WITH_VALUES:
         body = {f["name"]: _valued(f, record.get(f["name"]), index) for f in index.fields[1:]}
         body = {k: v for k, v in body.items() if v is not None}

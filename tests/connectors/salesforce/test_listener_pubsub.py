@@ -198,3 +198,28 @@ def test_given_a_half_open_connection_when_pings_go_unanswered_then_the_stream_r
 
     assert noticed  # by the pings, while the connection was still half-open
     assert during in {c.record_id for c in changes}
+
+
+def test_given_a_large_text_sent_as_a_diff_when_read_over_each_transport_then_the_whole_text_arrives(
+    kafka_settings: KafkaSettings, reader: ChangesReader, org: ThreadedSfsim
+) -> None:
+    # the event holds only the diff (CometD `{"diff": ...}`, Pub/Sub `diffFields`): the record
+    # is re-read over REST, since the listener has not the old text to apply it to
+    topic, names = tenants_topic(kafka_settings), (unique("diff-cometd"), unique("diff-pubsub"))
+    apply_configs(kafka_settings, topic, [on(org, names[0], "cometd"), on(org, names[1], "pubsub")])
+    long = "\n".join(f"line {i:03d} " + "x" * 60 for i in range(20))
+    edited = long.replace("line 007", "line 007, edited")
+    with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
+        assert streams(org, cometd=1, pubsub=2)
+        sf = org.state.org
+        account = org.call(lambda: sf.create("Account", {"Name": "Long", "Description": long}))
+        org.call(lambda: sf.update("Account", account, {"Description": edited}))
+        got = {
+            n: reader.wait(n, lambda c: any(x.fields.get("Description") == edited for x in c))
+            for n in names
+        }
+
+    for name in names:
+        [whole] = [c for c in got[name] if c.fields.get("Description") == edited]
+        assert whole.record_id == account and whole.source is ChangeSource.GAP_REFETCH
+        assert not any("diff" in c.fields for c in got[name])

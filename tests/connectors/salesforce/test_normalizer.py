@@ -124,6 +124,29 @@ def test_given_gap_events_then_they_come_back_for_re_fetching() -> None:
     assert isinstance(overflow, Overflow) and overflow.version.commit_ts == 1_700_000_000_000
 
 
+# the CDC guide's CometD example of a Description sent as a diff (cdc_data_diff_event_fields.htm)
+GUIDE_DIFF = (
+    "--- \n+++ 682b8747ccdb93b546e7bbe479b27d26ec7c38ccabb76cdd8308c6595492bffc\n@@ -2,1 +2,1 @@\n"
+    "-Business applications are moving to the cloud.\n+Business apps are moving to the cloud."
+)
+
+
+def test_given_a_large_text_sent_as_a_diff_then_the_record_comes_back_for_re_reading() -> None:
+    diffed = message(Description={"diff": GUIDE_DIFF}, LastModifiedDate="2018-07-30T18:51:05Z")
+
+    result = normalize("acme", diffed)
+
+    assert isinstance(result, Gap) and result.reason == "diff"
+    assert result.record_ids == ("001Dn0000000001IAA",) and result.replay_id == 42
+    assert result.version.as_tuple() == (1_700_000_000_000, 99, 2)
+
+
+def test_given_a_compound_field_then_it_is_not_taken_for_a_diff() -> None:
+    [change] = normalize("acme", message(BillingAddress={"City": "Lyon"}))  # type: ignore[misc]
+
+    assert change.fields == {"BillingCity": "Lyon"}
+
+
 @pytest.mark.parametrize(
     ("broken", "reason"),
     [

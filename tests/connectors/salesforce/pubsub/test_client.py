@@ -1,9 +1,9 @@
 """The same org's change events through both transports give the same changes.
 
 sfsim makes a seeded workload (a seeded org, a burst of a sales team's edits, nulled and
-compound fields, contacts, deletes, undeletes, gap events and an overflow). Each event of its
-log is normalized twice: from its CometD form, and from what our Pub/Sub client received over
-gRPC for it (Avro, bitmaps, epoch dates, decoded). The two must be equal, replay ids aside; the
+compound fields, contacts, deletes, undeletes, a large text sent as a diff, gap events and an
+overflow). Each event of its log is normalized twice: from its CometD form, and from what our
+Pub/Sub client received over gRPC for it (Avro, bitmaps, epoch dates, decoded). The two must be equal, replay ids aside; the
 CometD form is the oracle, built by separate code in sfsim.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from connectors.salesforce.normalizer import Normalized, normalize
+from connectors.salesforce.normalizer import Gap, Normalized, normalize
 from connectors.salesforce.pubsub.client import PubSubClient, Received
 from sfsim.eventlog import ALL_CHANGE_EVENTS
 from sfsim.testing import ThreadedSfsim
@@ -42,6 +42,9 @@ def _edge_cases(org: ThreadedSfsim) -> None:
     sf.update("Contact", contact, {"FirstName": None, "Email": "eda@edge.test"})
     sf.delete("Contact", contact)
     sf.undelete("Contact", contact)
+    long = "\n".join(f"line {i:03d} " + "x" * 60 for i in range(20))
+    sf.update("Account", account, {"Description": long})
+    sf.update("Account", account, {"Description": long.replace("line 007", "line 007, edited")})
     sf.force_gap = True
     sf.update("Account", account, {"Phone": "555-0199"})
     sf.force_gap = False
@@ -95,3 +98,5 @@ def test_given_one_workload_when_read_over_both_transports_then_the_changes_are_
     assert by_pubsub == by_cometd
     kinds = {e.data["payload"]["ChangeEventHeader"]["changeType"] for e in stored}
     assert {"CREATE", "UPDATE", "DELETE", "UNDELETE", "GAP_UPDATE", "GAP_OVERFLOW"} <= kinds
+    diffed = [n for n in by_cometd if isinstance(n, Gap) and n.reason == "diff"]
+    assert len(diffed) == 1  # the Description edited in one line came as a diff

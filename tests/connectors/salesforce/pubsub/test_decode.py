@@ -75,6 +75,27 @@ def test_given_an_update_when_decoded_then_only_changed_fields_come_and_a_nulled
     ]
 
 
+def test_given_a_field_named_in_diff_fields_when_decoded_then_it_comes_in_cometds_diff_form() -> (
+    None
+):
+    diff = "--- \n+++ 682b87\n@@ -2,1 +2,1 @@\n-Business applications\n+Business apps"
+    record = {
+        "ChangeEventHeader": header("UPDATE", ["0x22"]) | {"diffFields": ["0x02"]},
+        "Name": diff,  # the diff's text in place of the value
+        "BillingAddress": None,
+        "ShippingAddress": None,
+        "Phone": None,
+        "LastModifiedDate": 1_700_000_000_123,
+        "CloseDate": None,
+    }
+
+    payload = cometd_payload(record, SchemaIndex.of(SCHEMA))
+
+    assert payload["Name"] == {"diff": diff}
+    assert payload["LastModifiedDate"] == "2023-11-14T22:13:20.123Z"
+    assert payload["ChangeEventHeader"]["diffFields"] == []  # CometD names none
+
+
 def test_given_a_create_when_decoded_then_fields_with_values_come_with_dates_as_text() -> None:
     record = {
         "ChangeEventHeader": header("CREATE", []),
