@@ -49,9 +49,20 @@ def tenant_document(
 
 
 def a_tenant(
-    sfsim: ThreadedSfsim, tenant: str = "acme", flow: str = "client_credentials", **sections: Any
+    sfsim: ThreadedSfsim,
+    tenant: str = "acme",
+    flow: str = "client_credentials",
+    transport: str = "cometd",
+    **sections: Any,
 ) -> TenantConfig:
-    return validate_tenant_config(tenant_document(sfsim, tenant, flow, **sections))
+    """A tenant on sfsim; `transport="pubsub"` reads it over sfsim's Pub/Sub API."""
+    document = tenant_document(sfsim, tenant, flow, **sections)
+    if transport == "pubsub":
+        document["salesforce"] |= {
+            "transport": "pubsub",
+            "pubsub_endpoint": sfsim.credentials.pubsub,
+        }
+    return validate_tenant_config(document)
 
 
 def sfsim_environ(sfsim: ThreadedSfsim) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The listener against sfsim orgs and the real broker: every change of every tenant reaches
-`sf.changes`, keyed and fanned out; gaps, overflow and an outage beyond the replay window are
-resolved; malformed events go to the DLQ; no secret reaches the logs."""
+`sf.changes`, keyed and fanned out; gaps and overflow (on each transport) and an outage beyond
+the replay window are resolved; malformed events go to the DLQ; no secret reaches the logs."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ from tests.connectors.salesforce.harness import (
 )
 
 
-def subscribed(org: ThreadedSfsim, clients: int = 1) -> bool:
-    return wait_until(lambda: org.admin("state")["cometd_polling"] >= clients, timeout=60)
+def subscribed(org: ThreadedSfsim, clients: int = 1, transport: str = "cometd") -> bool:
+    """The listener is streaming: a CometD client polling, or a Pub/Sub stream per object
+    (Account and Contact)."""
+    key, wanted = ("cometd_polling", clients) if transport == "cometd" else ("pubsub_streams", 2)
+    return wait_until(lambda: org.admin("state")[key] >= wanted, timeout=60)
 
 
 def count_of(n: int) -> Callable[[list[SalesforceChange]], bool]:
@@ -83,15 +86,17 @@ def test_given_two_tenants_when_their_orgs_change_then_sf_changes_has_each_keyed
     assert [(c.object, c.fields["LastName"]) for c in theirs] == [("Contact", "Hopper")]
 
 
+@pytest.mark.parametrize("transport", ["cometd", "pubsub"])
 def test_given_gap_events_then_the_records_are_re_read_and_published_as_snapshots(
     kafka_settings: KafkaSettings,
     reader: ChangesReader,
     org: ThreadedSfsim,
+    transport: str,
 ) -> None:
     topic, tenant = tenants_topic(kafka_settings), unique("gaps")
-    apply_configs(kafka_settings, topic, [a_tenant(org, tenant)])
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport=transport)])
     with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
-        assert subscribed(org)
+        assert subscribed(org, transport=transport)
         org.admin("faults", {"gap_events": True})
         kept = org.call(
             lambda: org.state.org.create("Account", {"Name": "Kept", "Industry": "Energy"})
@@ -106,16 +111,18 @@ def test_given_gap_events_then_the_records_are_re_read_and_published_as_snapshot
     assert (gone, ChangeType.DELETE) in by_record  # re-read from the Recycle Bin
 
 
+@pytest.mark.parametrize("transport", ["cometd", "pubsub"])
 def test_given_an_overflowing_transaction_then_the_object_is_resynced(
     kafka_settings: KafkaSettings,
     reader: ChangesReader,
     tmp_path: Path,
+    transport: str,
 ) -> None:
     with ThreadedSfsim(tmp_path / "o", poll_timeout_ms=2_000, overflow_threshold=2) as org:
         topic, tenant = tenants_topic(kafka_settings), unique("overflow")
-        apply_configs(kafka_settings, topic, [a_tenant(org, tenant)])
+        apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport=transport)])
         with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
-            assert subscribed(org)
+            assert subscribed(org, transport=transport)
             result = org.admin(
                 "transaction",
                 {

@@ -1,5 +1,6 @@
 """The listener as operators run it, as processes: kill -9 mid-stream loses no change, SIGTERM
-drains and checkpoints, and two replicas share ten tenants with each org subscribed once."""
+drains and checkpoints, and two replicas share ten tenants with each org subscribed once (on
+each transport)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import signal
 import time
 from contextlib import ExitStack
 from pathlib import Path
+
+import pytest
 
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.checkpoints import read_checkpoints
@@ -30,6 +33,15 @@ from tests.connectors.salesforce.harness import (
 
 def polling(org: ThreadedSfsim) -> int:
     return int(org.admin("state")["cometd_polling"])
+
+
+def subscriptions(org: ThreadedSfsim, transport: str) -> int:
+    """Listeners subscribed to this org: CometD clients polling, or Pub/Sub streams over two
+    (a stream per object, Account and Contact)."""
+    if transport == "cometd":
+        return polling(org)
+    streams = int(org.admin("state")["pubsub_streams"])
+    return (streams + 1) // 2  # one stream of a second listener counts too
 
 
 def test_given_kill_9_mid_stream_when_restarted_then_no_change_is_lost(
@@ -115,10 +127,12 @@ def started_tenants(log: Path) -> set[str]:
     return held
 
 
+@pytest.mark.parametrize("transport", ["cometd", "pubsub"])
 def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a_death(
     kafka_settings: KafkaSettings,
     reader: ChangesReader,
     tmp_path: Path,
+    transport: str,
 ) -> None:
     with ExitStack() as stack:
         orgs = [
@@ -128,7 +142,9 @@ def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a
         topic = tenants_topic(kafka_settings, partitions=4)
         names = [unique(f"shard{n}") for n in range(10)]
         apply_configs(
-            kafka_settings, topic, [a_tenant(o, n) for o, n in zip(orgs, names, strict=True)]
+            kafka_settings,
+            topic,
+            [a_tenant(o, n, transport=transport) for o, n in zip(orgs, names, strict=True)],
         )
         settings = listener_settings(topic, orgs[0])
         logs = [tmp_path / "replica-1.log", tmp_path / "replica-2.log"]
@@ -141,9 +157,9 @@ def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a
 
         # both replicas joined the group (the second may join after the first took everything)
         assert wait_until(lambda: all(started_tenants(log) for log in logs), timeout=90)
-        assert wait_until(lambda: [polling(o) for o in orgs] == [1] * 10, timeout=90)
+        assert wait_until(lambda: [subscriptions(o, transport) for o in orgs] == [1] * 10, 90)
         time.sleep(4)  # hold steady: still one subscription per org
-        assert [polling(o) for o in orgs] == [1] * 10
+        assert [subscriptions(o, transport) for o in orgs] == [1] * 10
         shares = [started_tenants(log) for log in logs]
         assert len(set(names) & (shares[0] | shares[1])) == 10
 
@@ -153,7 +169,7 @@ def test_given_two_replicas_then_ten_orgs_are_each_subscribed_once_and_survive_a
         during = [create_account(o, "During") for o in orgs]  # while half the orgs have no listener
         # the survivor takes the dead replica's tenants after the group's session timeout
         assert wait_until(lambda: subscribed_since(logs[1], seen) >= set(names), timeout=90)
-        assert wait_until(lambda: [polling(o) for o in orgs] == [1] * 10, timeout=60)
+        assert wait_until(lambda: [subscriptions(o, transport) for o in orgs] == [1] * 10, 60)
         after = [create_account(o, "After") for o in orgs]
         arrived = [arrives(reader, n, i) for n, i in zip(names * 2, during + after, strict=True)]
 
