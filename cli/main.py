@@ -98,7 +98,13 @@ def _operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _sub(sub, "listen", "run a listener replica (LISTENER_* and KAFKA_* settings)", listen.listen)
-    _sub(sub, "run", "the whole pipeline on embedded defaults with a live summary", run.run)
+    demo = _sub(sub, "run", "the whole pipeline on embedded defaults with a live summary", run.run)
+    demo.add_argument(
+        "--namespace",
+        default=run.NAMESPACE,
+        help="the topic prefix and consumer groups' stem, so nothing else on the broker reaches "
+        "the demo (KAFKA_TOPIC_PREFIX and the *_GROUP_ID / WORKER_APP_ID settings win)",
+    )
     _sub(
         sub,
         "sink",

@@ -47,6 +47,20 @@ from streams.settings import WorkerSettings
 RUN_DIR = Path(".local/run")
 SECRET_VAR = "DEMO_SF_CLIENT_SECRET"
 TENANT = "demo"
+# The demo's own topics and consumer groups: tenants and messages that test runs (or anything
+# else) left on the same broker under the default names never reach it.
+NAMESPACE = "gather-sync-demo"
+
+
+def demo_environ(environ: dict[str, str], namespace: str = NAMESPACE) -> dict[str, str]:
+    """`environ` with the namespace's topic prefix and group ids, where it sets none of its own."""
+    names = {
+        "KAFKA_TOPIC_PREFIX": f"{namespace}.",
+        "LISTENER_GROUP_ID": f"{namespace}-listener",
+        "WORKER_APP_ID": f"{namespace}-worker",
+        "SINK_GROUP_ID": f"{namespace}-sink",
+    }
+    return names | environ
 
 
 def _demo_config(credentials: dict[str, Any]) -> dict[str, Any]:
@@ -129,8 +143,10 @@ def _counts(watch: Watch) -> str:
     )
 
 
-def run(_args: Any) -> int:
+def run(args: Any) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
+    namespace = getattr(args, "namespace", NAMESPACE)
+    os.environ.update(demo_environ(dict(os.environ), namespace))  # read by every settings class
     kafka, store = KafkaSettings(), StoreSettings()
     patiently(
         lambda: provision_contract_topics(kafka),
@@ -140,8 +156,9 @@ def run(_args: Any) -> int:
     engine = make_engine(store.database_url)
     database = Patience("run", "database", lambda e: store_failure(e.__cause__ or e))
     patiently(lambda: migrate.upgrade(engine), "migrate the store", database)
+    # absolute: sfsim runs from the repository, the stages from here
     sfsim, credentials = serve_process(
-        Path(".local/sfsim"), "--accounts", "200", "--traffic-rate", "5"
+        Path(".local/sfsim").resolve(), "--accounts", "200", "--traffic-rate", "5"
     )
     env = os.environ | {
         SECRET_VAR: credentials["client_secret"],
@@ -153,7 +170,7 @@ def run(_args: Any) -> int:
     config = json.dumps(_demo_config(credentials)).encode()
     publisher.send(Topics.of(kafka).gather_tenants, TENANT, config)
     publisher.close()  # waits for the broker's acknowledgement, however long it is away
-    stages = _stages(env)
+    stages = _stages(env, namespace)
     time.sleep(5)
     backfill = _spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env)
     # stopped in reverse order: the one-shot backfill first, the stages, sfsim last
@@ -167,14 +184,15 @@ STAGES = {
     "worker": (["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"], 9102),
     "sink": (["-m", "cli.main", "sink"], 9103),
     "dashboard": (
-        ["-m", "cli.main", "dashboard", "--port", "8080", "--group-prefix", "gather-sync-"],
+        ["-m", "cli.main", "dashboard", "--port", "8080", "--group-prefix", "{namespace}-"],
         0,
     ),
 }
 
 
-def _stages(env: dict[str, str]) -> Stages:
-    stages = Stages(partial(_spawn_stage, env=env), time.monotonic, _say)
+def _stages(env: dict[str, str], namespace: str) -> Stages:
+    spawn = partial(_spawn_stage, env=env, namespace=namespace)
+    stages = Stages(spawn, time.monotonic, _say)
     stages.start(list(STAGES))
     for name, (_, port) in STAGES.items():
         if port:
@@ -183,8 +201,9 @@ def _stages(env: dict[str, str]) -> Stages:
     return stages
 
 
-def _spawn_stage(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn_stage(name: str, env: dict[str, str], namespace: str) -> subprocess.Popen[bytes]:
     args, port = STAGES[name]
+    args = [a.replace("{namespace}", namespace) for a in args]
     return _spawn(name, args, env | {"METRICS_PORT": str(port)})
 
 
@@ -209,7 +228,7 @@ def _watch(
     kafka: KafkaSettings,
     engine: Any,
 ) -> int:
-    consumer = Consumer(kafka.consumer_config("gather-sync-run-summary"))
+    consumer = Consumer(kafka.consumer_config(f"{NAMESPACE}-summary"))
     topics = Topics.of(kafka)
     base = {t: _ends(consumer, t) for t in (topics.sf_changes, *topics.gather_data)}
     collector = LagCollector(kafka, read_wait=0.5)
