@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, dashboard, lag, listen, replay, reprocess, run, sink, tenants
+from cli import backfill, dashboard, lag, listen, replay, reprocess, run, sink, tenants, worker
 from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
@@ -98,6 +98,12 @@ def _operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _sub(sub, "listen", "run a listener replica (LISTENER_* and KAFKA_* settings)", listen.listen)
+    faust_worker = _sub(
+        sub, "worker", "run a Faust worker replica (WORKER_* and KAFKA_* settings)", worker.worker
+    )
+    faust_worker.add_argument(
+        "--loglevel", default="warn", help="Faust's log level (warn, info, debug)"
+    )
     demo = _sub(sub, "run", "the whole pipeline on embedded defaults with a live summary", run.run)
     demo.add_argument(
         "--namespace",

@@ -1,6 +1,6 @@
 """The Faust worker: thin agents over `streams.evaluator`, with Faust tables as its state.
 
-    python -m faust -A streams.app worker -l info --without-web
+    gather-sync worker --loglevel info   (the same as `python -m faust -A streams.app worker`)
 
 - `sf.changes` -> merge into the `records` table (keyed `tenant:Object:Id`), evaluate, send
   upserts to the Gather topics; an Opportunity's deal moves go to `sf.deals`, keyed by its

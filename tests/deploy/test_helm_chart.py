@@ -141,7 +141,8 @@ def test_given_the_defaults_when_rendered_then_the_worker_is_a_statefulset_with_
     assert env["WORKER_STORE"]["value"] == "rocksdb://"
     assert env["WORKER_APP_ID"]["value"] == "gather-sync-worker"
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
-    assert container["command"][:5] == ["python", "-m", "faust", "-A", "streams.app"]
+    assert "command" not in container  # the image's entry point, gather-sync
+    assert container["args"] == ["worker", "--loglevel", "info"]
     governing = named(docs, "Service", worker["spec"]["serviceName"])
     assert governing["spec"]["clusterIP"] == "None"
 
@@ -371,6 +372,7 @@ def test_given_the_defaults_when_rendered_then_each_process_runs_its_own_gather_
     commands = {c["name"]: c["args"] for w, c in every_container(docs) if "args" in c}
     assert commands == {
         "listener": ["listen"],
+        "worker": ["worker", "--loglevel", "info"],
         "sink": ["sink"],
         "db-migrate": ["db", "migrate"],
         "topics-provision": ["topics", "provision"],

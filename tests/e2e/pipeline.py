@@ -29,7 +29,7 @@ from tests.connectors.salesforce.harness import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SINK = ["-m", "cli.main", "sink"]
-WORKER = ["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"]
+WORKER = ["-m", "cli.main", "worker", "--loglevel", "warn"]
 
 
 def free_port() -> int:

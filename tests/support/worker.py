@@ -15,7 +15,7 @@ from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics
 
 REPO = Path(__file__).resolve().parents[2]
-WORKER = ["-m", "faust", "-A", "streams.app", "worker", "--without-web"]
+WORKER = ["-m", "cli.main", "worker"]
 
 
 @dataclass
@@ -32,7 +32,7 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, *WORKER, "-l", self.level],
+                [sys.executable, *WORKER, "--loglevel", self.level],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,
