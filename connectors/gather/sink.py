@@ -114,7 +114,7 @@ class Sink:
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(
             self.kafka.consumer_config(self.settings.group_id)
-            | {"enable.auto.commit": False, "on_commit": self._commit_report}
+            | {"on_commit": self._commit_report}
             | ClientErrors("sink").config()
         )
         self._committing: list[Message] = []  # the newest batch whose commit was sent

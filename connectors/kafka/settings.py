@@ -86,12 +86,12 @@ class KafkaSettings(BaseSettings):
         }
 
     def consumer_config(self, group_id: str) -> dict[str, Any]:
-        """Offsets are stored by the caller only after the work they cover is done, and
-        committed from the store; nothing is auto-stored on poll."""
+        """No offset is committed on the caller's behalf: a consumer that commits (the sink, the
+        listener's tenants) commits the offsets of work that is done, and the readers (replay,
+        lag, reprocess, the run summary) commit nothing."""
         return self.common_config() | {
             "group.id": group_id,
-            "enable.auto.commit": True,
-            "enable.auto.offset.store": False,
+            "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "partition.assignment.strategy": "cooperative-sticky",

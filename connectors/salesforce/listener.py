@@ -117,7 +117,6 @@ class Listener:
             "partition.assignment.strategy": "range",
             "session.timeout.ms": self.settings.session_timeout_ms,
             "heartbeat.interval.ms": max(1000, self.settings.session_timeout_ms // 5),
-            "enable.auto.commit": False,
         }
 
     # --- assignment (called inside poll, on the polling thread) --------------------------------

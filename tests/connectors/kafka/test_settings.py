@@ -19,11 +19,12 @@ def test_given_defaults_when_building_producer_config_then_it_is_idempotent_acks
     assert config["compression.type"] == "lz4"
 
 
-def test_given_a_consumer_config_then_offsets_are_stored_only_by_the_caller() -> None:
+def test_given_a_consumer_config_then_nothing_is_committed_but_by_the_caller() -> None:
     config = KafkaSettings().consumer_config("gather-sink")
 
     assert config["group.id"] == "gather-sink"
-    assert config["enable.auto.offset.store"] is False
+    assert config["enable.auto.commit"] is False
+    assert "enable.auto.offset.store" not in config
     assert config["isolation.level"] == "read_committed"
 
 
