@@ -9,6 +9,7 @@ idempotent per trait.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,18 +53,27 @@ def match_of(upsert: GatherUpsert) -> Match | None:
 
 def group(
     batch: Iterable[GatherUpsert], matches: Mapping[Match, list[str]]
-) -> tuple[dict[Key, list[GatherUpsert]], int]:
+) -> tuple[dict[Key, list[GatherUpsert]], Counter[tuple[str, str]]]:
     """Each touched key with its upserts in batch order, and how many update-existing upserts
-    matched no row (they create nothing)."""
+    matched no row (they create nothing), by tenant and Salesforce object."""
     touched: dict[Key, list[GatherUpsert]] = {}
-    unmatched = 0
+    unmatched: Counter[tuple[str, str]] = Counter()
     for upsert in batch:
         match = match_of(upsert)
         ids = [upsert.gather_id or ""] if match is None else matches.get(match, [])
-        unmatched += not ids
+        if not ids:
+            unmatched[upsert.tenant, sf_object(upsert)] += 1
         for gather_id in ids:
             touched.setdefault(key_of(upsert, gather_id), []).append(upsert)
     return touched, unmatched
+
+
+# the Salesforce object an upsert's entity comes from (a custom record's: its model's object)
+_OBJECTS = {EntityKind.ACCOUNT: "Account", EntityKind.USER: "Contact"}
+
+
+def sf_object(upsert: GatherUpsert) -> str:
+    return _OBJECTS.get(upsert.kind) or upsert.model or upsert.kind.value
 
 
 def fold(existing: Row | None, upserts: Iterable[GatherUpsert]) -> Row | None:

@@ -44,6 +44,7 @@ from connectors.telemetry.metrics import (
     END_TO_END_DELAY,
     MESSAGES_IN,
     MESSAGES_OUT,
+    RECORDS_SKIPPED,
     RETRIES,
     STAGE_FAILURES,
     WAITING,
@@ -75,15 +76,15 @@ class SinkSettings(BaseSettings):
     )
 
 
+NO_MATCH = "no_match_in_gather"  # the skip reason of gather_sync_records_skipped_total
+
 @dataclass
 class SinkStats:
     batches: int = 0
     written: int = 0
-    unmatched: int = 0
     dead_letters: int = 0
     retries: int = 0
     consumer_errors: int = 0
-    by_tenant: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,9 +238,9 @@ class Sink:
 
     def _count(self, result: ApplyResult) -> None:
         self.stats.written += result.written
-        self.stats.unmatched += result.unmatched
-        for tenant in result.tenants:
-            self.stats.by_tenant[tenant] = self.stats.by_tenant.get(tenant, 0) + 1
+        for (tenant, obj), count in result.unmatched.items():
+            # an update-existing upsert whose Gather entity does not exist: skipped, by rule
+            RECORDS_SKIPPED.labels(tenant, obj, NO_MATCH).inc(count)
 
     def _tenant_config(self, message: Message, letters: list[Letter]) -> None:
         """Models exist once a tenant's config is saved (its custom objects' models)."""

@@ -18,6 +18,7 @@ The link pass (`links.py`) and freshness run in the same transaction.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,8 +54,9 @@ CHUNK = 1000  # keys per read statement (bind parameters stay far below the driv
 @dataclass
 class ApplyResult:
     written: int = 0  # rows inserted or changed
-    unmatched: int = 0  # update-existing upserts whose Gather entity does not exist (created: none)
-    linked: int = 0  # users whose account link was set or moved
+    # update-existing upserts whose Gather entity does not exist (they create none), by
+    # (tenant, Salesforce object)
+    unmatched: Counter[tuple[str, str]] = field(default_factory=Counter)
     tenants: set[str] = field(default_factory=set)
     newest: dict[str, datetime] = field(default_factory=dict)  # tenant -> newest commit applied
     inserted: dict[str, int] = field(default_factory=dict)  # table -> new rows
@@ -82,7 +84,7 @@ class SqlStore:
                 upserts = [u for u in batch if u.kind is kind]
                 if upserts:
                     self._apply_table(db, kind, table, upserts, now, result)
-            result.linked = self._link(db, batch, result, now)
+            self._link(db, batch, result, now)
             result.newest = newest_commits(batch)
             self._advance(db, result.newest, now)
         return result
@@ -117,7 +119,7 @@ class SqlStore:
         result: ApplyResult,
     ) -> None:
         touched, unmatched = plan.group(upserts, self._matches(db, table, upserts))
-        result.unmatched += unmatched
+        result.unmatched.update(unmatched)
         stored = self._read(db, kind, table, sorted(touched))
         pending = set(touched)
         while pending:  # a second round only for keys another sink inserted meanwhile
@@ -221,8 +223,8 @@ class SqlStore:
 
     def _link(
         self, db: Connection, batch: list[GatherUpsert], result: ApplyResult, now: datetime
-    ) -> int:
-        return links.link(db, batch, now)
+    ) -> None:
+        links.link(db, batch, now)
 
     def _advance(self, db: Connection, newest: dict[str, datetime], now: datetime) -> None:
         advance(db, newest, now)
@@ -297,9 +299,9 @@ class PostgresStore(SqlStore):
 
     def _link(
         self, db: Connection, batch: list[GatherUpsert], result: ApplyResult, now: datetime
-    ) -> int:
-        relinked = pg_batch.relink(db, links.accounts_touched(batch), now)
-        return relinked + pg_batch.unlink(db, result.unaccounted, now)
+    ) -> None:
+        pg_batch.relink(db, links.accounts_touched(batch), now)
+        pg_batch.unlink(db, result.unaccounted, now)
 
     def _advance(self, db: Connection, newest: dict[str, datetime], now: datetime) -> None:
         pg_batch.advance(db, newest, now)

@@ -97,8 +97,6 @@ class StreamDeps:
 class TenantStream:
     config: TenantConfig
     deps: StreamDeps
-    received: int = 0
-    published: int = 0
     _catch_up: dict[str, int] = field(default_factory=dict)  # channel -> commit ts to query from
     _checkpointers: dict[str, ChannelCheckpointer] = field(default_factory=dict)
     _described: bool = False
@@ -324,7 +322,6 @@ class TenantStream:
     # --- one message ---------------------------------------------------------------------------
 
     async def _handle(self, message: dict[str, Any]) -> None:
-        self.received += 1
         self.messages_in.inc()
         channel = str(message.get("channel"))
         if "decode_error" in message:  # a Pub/Sub event that is bad on its own merit
@@ -351,7 +348,6 @@ class TenantStream:
     ) -> None:
         await self._ensure_schemas(changes)
         futures = self._send(changes)
-        self.published += len(futures)
         self.messages_out.inc(len(futures))
         checkpointer = self._checkpointers.get(channel)
         if checkpointer is None:
@@ -439,7 +435,7 @@ class TenantStream:
             await self._ensure_schemas(changes)
             futures = self._send(changes)
             await self._acknowledged(asyncio.gather(*futures))
-            self.published += len(futures)
+            self.messages_out.inc(len(futures))  # a catch-up's changes count as the stream's
             del self._catch_up[channel]
             self.log.info("caught up by query", channel=channel, changes=len(changes))
 

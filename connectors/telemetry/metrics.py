@@ -85,8 +85,8 @@ CONFIG_PROBLEMS = Gauge(
 )
 RECORDS_SKIPPED = Counter(
     "gather_sync_records_skipped",
-    "Records the rules did not sync, by reason (filtered, not_closed_won, no_id, "
-    "types_unknown, tenant_not_configured, unseen)",
+    "Records the rules did not sync, by reason (worker: filtered, not_closed_won, no_id, "
+    "types_unknown, tenant_not_configured, unseen; sink: no_match_in_gather)",
     ["tenant", "object", "reason"],
 )
 STAGE_FAILURES = Counter(

@@ -1,5 +1,6 @@
 """Every pipeline process serves `/metrics` with its stage's counters per tenant, while live
-changes flow: listener, worker and sink in, out; the delay histogram; freshness; the API."""
+changes flow: listener, worker and sink in, out; the delay histogram; freshness; the API; and
+the records the rules skipped, by reason (the worker's and the sink's)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def test_given_live_traffic_then_each_process_counts_its_stage_for_the_tenant(
             tenant_document(org, "metered", accounts={"sync_mode": "create_new", "id_field": "Id"}),
             "t",
         )
+        # every account of this org matched by a trait no Gather account has (the sink skips
+        # them: no match in Gather), and every contact filtered out first (the worker skips)
+        nowhere = {"sync_mode": "update_existing", "match_trait": "salesforce_id"}
+        never = {"match": "all", "conditions": [{"field": "LastName", "operator": "is_empty"}]}
+        pipeline.apply(
+            tenant_document(org, "picky", accounts=nowhere, contacts=nowhere | {"filter": never}),
+            "p",
+        )
         with Traffic(org, changes=2, pause=0.1):
             assert wait_until(
                 lambda: (
@@ -86,3 +95,8 @@ def test_given_live_traffic_then_each_process_counts_its_stage_for_the_tenant(
     assert value(worker, "gather_sync_messages_out_total", stage="worker", **stage) > 0
     assert value(sink, "gather_sync_end_to_end_delay_seconds_count", **stage) > 0
     assert 0 <= value(sink, "gather_sync_freshness_seconds", **stage) < 120
+    skipped = "gather_sync_records_skipped_total"
+    picky = {"tenant": "picky"}
+    assert value(sink, skipped, object="Account", reason="no_match_in_gather", **picky) > 0
+    assert value(worker, skipped, object="Contact", reason="filtered", **picky) > 0
+    assert value(worker, skipped, object="Account", reason="filtered", **picky) == 0

@@ -172,7 +172,7 @@ def test_given_update_existing_then_the_row_with_the_trait_is_updated_and_none_c
 
     result = store.apply([match, stray], NOW)
 
-    assert result.unmatched == 1 and result.written == 1
+    assert result.unmatched == {("acme", "Account"): 1} and result.written == 1
     assert rows(store) == [
         {
             "tenant": "acme",
