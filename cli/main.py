@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cli import backfill, dashboard, lag, listen, replay, reprocess, run, sink, tenants, worker
-from cli.logs import configure_logging
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
 from connectors.gather.settings import StoreSettings
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
 from connectors.salesforce.backfill import BULK_THRESHOLD
+from connectors.telemetry.logs import configure_logging
 from schemas.tenant import TenantConfig
 
 Handler = Callable[[argparse.Namespace], int]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import structlog
 
-from cli.logs import configure_logging
+from connectors.telemetry.logs import configure_logging
 from sfsim.clock import OffsetClock
 from sfsim.generator import Generator
 from sfsim.metadata import load_schema

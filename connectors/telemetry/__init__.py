@@ -1,1 +1,2 @@
-"""Prometheus metrics of every gather-sync process (listener, worker, sink)."""
+"""Telemetry of every gather-sync process (listener, worker, sink): Prometheus metrics, health
+checks and the structlog set-up."""

@@ -209,7 +209,7 @@ def test_given_a_full_run_then_no_secret_appears_in_the_logs(
     org: ThreadedSfsim,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cli.logs import configure_logging
+    from connectors.telemetry.logs import configure_logging
 
     configure_logging("DEBUG")
     topic, tenant = tenants_topic(kafka_settings), unique("secrets")

@@ -110,7 +110,7 @@ def test_given_a_config_naming_fields_the_org_lacks_then_each_is_logged_and_coun
     changes: ChangesReader,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cli.logs import configure_logging
+    from connectors.telemetry.logs import configure_logging
 
     configure_logging("INFO")
     topic, tenant = tenants_topic(kafka_settings), unique("misfit")

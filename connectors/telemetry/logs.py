@@ -1,4 +1,5 @@
-"""structlog set-up for the command line: readable on a terminal, JSON lines otherwise."""
+"""structlog set-up of every gather-sync and sfsim process: readable on a terminal, JSON lines
+otherwise (here, not in `cli/`, so sfsim can use it without importing the command line)."""
 
 from __future__ import annotations
 
