@@ -17,7 +17,8 @@ from aiohttp import web
 
 from cli.lag import store_freshness
 from connectors.gather.settings import StoreSettings
-from connectors.kafka.lag import FreshnessReader, LagCollector, LagMonitor
+from connectors.kafka.lag import FreshnessReader, LagMonitor
+from connectors.kafka.lag_collector import LagCollector
 from connectors.kafka.settings import KafkaSettings
 from connectors.monitoring.history import DEFAULT_CAPACITY, Sampler, SeriesHistory
 from connectors.monitoring.web import make_app

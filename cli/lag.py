@@ -1,6 +1,7 @@
 """`gather-sync lag`: consumer lag per group, topic and partition, with Burrow's status, and how
 fresh each tenant's data in the store is. `--watch` keeps the observation windows across
-refreshes, so the status has a history to judge (see connectors/kafka/lag.py)."""
+refreshes, so the status has a history to judge (see connectors/kafka/lag.py; the broker is
+read by connectors/kafka/lag_collector.py)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,11 @@ from connectors.kafka.errors import FreshnessUnavailableError, KafkaLayerError
 from connectors.kafka.lag import (
     DEFAULT_WINDOW,
     FreshnessReader,
-    LagCollector,
-    LagFilter,
     LagMonitor,
     LagReport,
     PartitionLag,
-    lag_report,
 )
+from connectors.kafka.lag_collector import LagCollector, LagFilter, lag_report
 from connectors.kafka.settings import KafkaSettings
 
 Clock = Callable[[], float]

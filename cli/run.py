@@ -36,7 +36,7 @@ from connectors.gather.settings import StoreSettings
 from connectors.gather.sink import SinkSettings
 from connectors.kafka.errors import LagCollectionError
 from connectors.kafka.failures import classify as kafka_failure
-from connectors.kafka.lag import LagCollector, LagFilter
+from connectors.kafka.lag_collector import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
 from connectors.retrying import Patience, patiently

@@ -1,6 +1,6 @@
 """Lag and freshness over time, for the dashboard.
 
-A sampler takes a lag report (connectors/kafka/lag.py) every few seconds, through one
+A sampler takes a lag report (connectors/kafka/lag_collector.py) every few seconds, through one
 `LagMonitor`, so the statuses judge a window of refreshes as `gather-sync lag --watch` does.
 Each report becomes one point per (group, topic): the lag in messages summed over the partitions,
 the worst lag in seconds and the worst status; and one point per tenant: the age of the newest
@@ -22,16 +22,14 @@ from confluent_kafka import KafkaException
 from connectors.kafka.errors import KafkaLayerError, LagCollectionError
 from connectors.kafka.lag import (
     FreshnessReader,
-    LagCollector,
-    LagFilter,
     LagMonitor,
     LagReport,
     PartitionLag,
     Status,
     TenantFreshness,
     freshness_section,
-    lag_report,
 )
+from connectors.kafka.lag_collector import LagCollector, LagFilter, lag_report
 
 log = structlog.get_logger(__name__)
 

@@ -7,25 +7,25 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer
 
 from cli.lag import run_lag
 from cli.main import main
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
 from connectors.gather.store import SqlStore
-from connectors.kafka.lag import LagCollector, LagFilter, LagMonitor, Status, lag_report
+from connectors.kafka.lag import LagMonitor
+from connectors.kafka.lag_collector import LagCollector, LagFilter, lag_report
 from connectors.kafka.replay import ReplayClient
 from connectors.kafka.settings import KafkaSettings
 from tests.builders import a_version, an_upsert
+from tests.support.groups import a_group_with_offsets, a_topic, commit, now_ms, produce
 
 # --- builders and helpers ---------------------------------------------------------------------
 
@@ -46,47 +46,12 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def topic(kafka: KafkaSettings) -> Iterator[str]:
-    name = f"cli-replay-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient(kafka.admin_config())
-    for future in admin.create_topics([NewTopic(name, 2, 1)]).values():
-        future.result(30)
-    # the controller has made the topic; the broker's metadata, which the commands read, can
-    # lag behind it on a loaded machine ("topic ... does not exist" in one run of many)
-    deadline = time.monotonic() + 30
-    while not admin.list_topics(name, timeout=10).topics[name].partitions:
-        assert time.monotonic() < deadline, f"topic {name} not in the broker's metadata"
-        time.sleep(0.1)
-    yield name
-    for future in admin.delete_topics([name]).values():
-        future.result(30)
-
-
-def produce(kafka: KafkaSettings, topic: str, partition: int, count: int, at_ms: int) -> None:
-    """`count` messages one second apart from `at_ms` (their create time)."""
-    producer = Producer(kafka.producer_config())
-    for i in range(count):
-        producer.produce(topic, value=b"m", partition=partition, timestamp=at_ms + i * 1000)
-    assert producer.flush(30) == 0
-
-
-def commit(kafka: KafkaSettings, group: str, topic: str, *offsets: int) -> None:
-    consumer = Consumer(kafka.consumer_config(group) | {"enable.auto.commit": False})
-    positions = [TopicPartition(topic, p, o) for p, o in enumerate(offsets)]
-    consumer.commit(offsets=positions, asynchronous=False)
-    consumer.close()
+    with a_topic(kafka, "cli-replay") as name:
+        yield name
 
 
 def committed(kafka: KafkaSettings, group: str, topic: str) -> list[int | None]:
     return [p.committed for p in ReplayClient(kafka).partition_offsets(group, topic)]
-
-
-def a_group_with_offsets(kafka: KafkaSettings, topic: str, at_ms: int) -> str:
-    """6 messages on partition 0 and 4 on partition 1; the group has read 6 and 3."""
-    produce(kafka, topic, 0, 6, at_ms)
-    produce(kafka, topic, 1, 4, at_ms)
-    group = f"g-{topic}"
-    commit(kafka, group, topic, 6, 3)
-    return group
 
 
 def table_rows(text: str, first_cell: str) -> list[list[str]]:
@@ -103,10 +68,6 @@ def lag_args(**overrides: Any) -> argparse.Namespace:
         "window": 3,
     }
     return argparse.Namespace(**(values | overrides))
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # --- replay -----------------------------------------------------------------------------------
@@ -242,27 +203,6 @@ def test_given_a_group_behind_when_lag_json_then_messages_and_seconds_are_shown(
     assert report["freshness_error"].startswith("no store at")
 
 
-def test_given_a_group_falling_behind_when_refreshed_then_lag_and_status_change(
-    kafka: KafkaSettings, topic: str
-) -> None:
-    group = a_group_with_offsets(kafka, topic, now_ms() - 60_000)
-    commit(kafka, group, topic, 6, 4)
-    collector, monitor = LagCollector(kafka), LagMonitor(window=3)
-    only = LagFilter(groups=(group,))
-    start = time.time()
-
-    caught_up = lag_report(collector, monitor, start, only).partitions
-    refreshes = []
-    for i in range(1, 5):
-        produce(kafka, topic, 0, 1, now_ms())  # the group's consumer is stopped
-        refreshes.append(lag_report(collector, monitor, start + 10 * i, only).partitions[0])
-
-    assert [(r.lag, r.status) for r in caught_up] == [(0, Status.OK), (0, Status.OK)]
-    assert [r.lag for r in refreshes] == [1, 2, 3, 4]
-    # Burrow waits while a recent end offset was one the group had reached, then says STOP
-    assert [r.status for r in refreshes] == [Status.OK, Status.OK, Status.STOP, Status.STOP]
-
-
 def test_given_watch_when_refreshed_then_the_window_is_kept_across_refreshes(
     kafka: KafkaSettings, topic: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -319,20 +259,6 @@ def test_given_a_replay_when_lag_is_read_then_the_rewind_is_shown_as_a_replay(
         ["0", "0", "6", "6", "REWIND", "(replay)"],
         ["1", "0", "4", "4", "REWIND", "(replay)"],
     ]
-
-
-def test_given_a_rewind_without_a_replay_when_refreshed_then_it_is_a_bare_rewind(
-    kafka: KafkaSettings, topic: str
-) -> None:
-    group = a_group_with_offsets(kafka, topic, now_ms() - 60_000)
-    collector, monitor = LagCollector(kafka), LagMonitor()
-    only = LagFilter(groups=(group,))
-    lag_report(collector, monitor, time.time(), only)
-    commit(kafka, group, topic, 1, 3)  # the group itself went back (auto.offset.reset, a bug)
-
-    after = lag_report(collector, monitor, time.time(), only).partitions
-
-    assert after[0].status_text == "REWIND"
 
 
 def test_given_changes_applied_to_the_store_when_lag_is_read_then_freshness_per_tenant(

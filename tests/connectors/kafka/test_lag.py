@@ -1,9 +1,13 @@
 """Lag in seconds (kafka-lag-exporter's lookup table), Burrow's status rules and the window kept
-across refreshes: pure functions, table-tested, with an injected clock."""
+across refreshes: pure functions, table-tested, with an injected clock. The collector that reads
+the broker is tested in test_lag_collector.py."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +33,7 @@ from connectors.kafka.lag import (
 )
 from connectors.kafka.replay import ReplayRecord
 
+REPOSITORY = Path(__file__).resolve().parents[3]
 T0 = 1_800_000_000.0  # a fixed "now" origin: every test passes its clock in
 
 
@@ -436,3 +441,21 @@ def test_given_an_unreadable_store_when_reported_then_freshness_says_why() -> No
     rows, error = freshness_section(unreadable, now=T0)
 
     assert rows == [] and error is not None and "db migrate" in error
+
+
+# --- the module's bounds ----------------------------------------------------------------------
+
+
+def test_given_a_new_interpreter_when_lag_is_imported_then_no_kafka_client_is_loaded() -> None:
+    probe = "import sys, connectors.kafka.lag; print('confluent_kafka' in sys.modules)"
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert done.stdout.strip() == "False"
