@@ -1,7 +1,7 @@
 # gather-sync: every target does its own set-up on a fresh machine.
 #   make test   - venv + locked deps, a real Kafka broker and PostgreSQL, then the whole test suite
 #   make run    - the main job on embedded defaults (see README)
-#   make lint   - ruff and mypy
+#   make lint   - ruff, mypy and vulture
 #   make stop   - stop the local Kafka broker and PostgreSQL
 #   make chaos  - the long chaos run (faults on a 100,000-change workload; CHAOS_SEED= reruns one)
 #   make profile-<listener|worker|sink|backfill> - a py-spy profile of that stage under load
@@ -42,6 +42,7 @@ test: venv services
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/vulture
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 # Helm for the chart's tests (tests/deploy), built once with the machine's Go into .local/tools/bin.
@@ -52,6 +53,7 @@ lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/vulture  # code nothing uses ([tool.vulture] in pyproject.toml)
 
 # The main job: sfsim with a demo tenant and live traffic, the listener, the Faust worker and the
 # sink into SQLite (.local/gather.db), with a live summary until Ctrl-C. Logs in .local/run/.

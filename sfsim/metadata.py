@@ -34,16 +34,7 @@ FIELD_TYPES = {
     "boolean",
     "address",
 }
-SYSTEM_FIELDS = (
-    "CreatedDate",
-    "CreatedById",
-    "LastModifiedDate",
-    "LastModifiedById",
-    "SystemModstamp",
-    "IsDeleted",
-)
 ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude")
-NAME_PARTS = ("Salutation", "FirstName", "LastName")
 
 
 @dataclass(frozen=True)
@@ -264,9 +255,6 @@ class OrgSchema:
         return found or next(
             (o for n, o in self.objects.items() if n.lower() == name.lower()), None
         )
-
-    def by_prefix(self, prefix: str) -> ObjectDef | None:
-        return next((o for o in self.objects.values() if o.key_prefix == prefix), None)
 
     def with_field(self, obj_name: str, new: FieldDef) -> OrgSchema:
         """This schema with one more field on an object (Setup's "New Field")."""

@@ -32,9 +32,6 @@ class TlsFiles:
         context.load_cert_chain(self.cert, self.key)
         return context
 
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
 
 def ensure_tls(directory: Path, now: datetime | None = None) -> TlsFiles:
     """Write ca.pem, server.pem and server.key into `directory` unless valid ones are there."""

@@ -425,10 +425,6 @@ class ReplayClient:
                     raise ReplayError(f"cannot create {self.replays_topic}: {e}") from e
 
 
-def _or_end(found: int, partition: PartitionOffsets) -> int:
-    return found if found >= 0 else partition.high
-
-
 def earliest_spec() -> OffsetSpec:
     """OffsetSpec's factories are untyped in confluent-kafka."""
     return OffsetSpec.earliest()  # type: ignore[no-untyped-call,no-any-return]

@@ -7,10 +7,8 @@ does the HTTP; every call passes through `call`, which asks the governor for a p
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -190,15 +188,6 @@ class OrgApi:
 
     def count(self, obj: str) -> int:
         return int(self.call(lambda sf: sf.query(f"SELECT COUNT() FROM {obj}")["totalSize"]))
-
-    def bulk_rows(self, obj: str, page_size: int = 50_000) -> Iterator[dict[str, Any]]:
-        """Bulk API 2.0 query: CSV pages, typed by describe."""
-        types = self.field_types(obj)
-        soql = f"SELECT {', '.join(types)} FROM {obj}"
-        pages = self.call(lambda sf: getattr(sf.bulk2, obj).query(soql, max_records=page_size))
-        for page in pages:
-            for row in csv.DictReader(io.StringIO(page)):
-                yield {name: typed(types.get(name, "string"), text) for name, text in row.items()}
 
 
 def _no_such_object(obj: str) -> SalesforceApiError:

@@ -25,7 +25,6 @@ POLL_TIMEOUT_MS = 110_000  # Salesforce's connect advice
 MAX_EVENTS_PER_CONNECT = 1000
 UNKNOWN_CLIENT = "403::Unknown client"
 AUTH_INVALID = "401::Authentication invalid"
-HANDSHAKE_DENIED = "403::Handshake denied"
 ALLOCATION_EXCEEDED = "403::Organization total events daily limit exceeded"
 
 

@@ -204,10 +204,6 @@ def change_keys(changes: list[SalesforceChange]) -> set[tuple[str, tuple[int, in
     return {(c.key, c.version.as_tuple()) for c in changes}
 
 
-def environ_with(extra: dict[str, str]) -> dict[str, str]:
-    return dict(os.environ) | extra
-
-
 class Traffic:
     """Changes in the org from a background thread, a few every pause, until stopped."""
 
