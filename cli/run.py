@@ -181,7 +181,7 @@ def run(args: Any) -> int:
 # pod uses 9100).
 STAGES = {
     "listener": (["-m", "cli.main", "listen"], 9101),
-    "worker": (["-m", "faust", "-A", "streams.app", "worker", "-l", "warn", "--without-web"], 9102),
+    "worker": (["-m", "cli.main", "worker"], 9102),
     "sink": (["-m", "cli.main", "sink"], 9103),
     "dashboard": (
         ["-m", "cli.main", "dashboard", "--port", "8080", "--group-prefix", "{namespace}-"],

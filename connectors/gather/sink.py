@@ -50,6 +50,7 @@ from connectors.telemetry.metrics import (
     WAITING,
 )
 from schemas.contract import DeadLetter, Topics, tenant_of
+from schemas.errors import ConfigError
 from schemas.gather import GatherUpsert
 from schemas.loader import validate_tenant_config
 
@@ -77,6 +78,7 @@ class SinkSettings(BaseSettings):
 
 
 NO_MATCH = "no_match_in_gather"  # the skip reason of gather_sync_records_skipped_total
+
 
 @dataclass
 class SinkStats:
@@ -248,7 +250,8 @@ class Sink:
             return
         try:
             config = validate_tenant_config(json.loads(message.value() or b""))
-        except (ValueError, ValidationError) as e:
+        except (ValueError, ValidationError, ConfigError) as e:
+            # a config the loader refuses is bad on its own merit: the sink goes on without it
             letters.append(Letter(message, "sink.tenant_config", str(e)[:500]))
             return
         wanted = [(c.model, c.object, c.id_field) for c in config.custom_objects]

@@ -18,6 +18,7 @@ from cli.run import NAMESPACE, demo_environ
 from connectors.gather.schema import accounts
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import Topics
+from tests.builders import a_tenant_config
 from tests.connectors.salesforce.harness import wait_until
 from tests.e2e.pipeline import REPO
 
@@ -39,6 +40,12 @@ def test_given_names_set_by_the_user_then_they_win() -> None:
 
     assert (names["KAFKA_TOPIC_PREFIX"], names["SINK_GROUP_ID"]) == ("mine.", "my-sink")
     assert names["WORKER_APP_ID"] == f"{NAMESPACE}-worker"
+
+
+def publish(kafka: KafkaSettings, topic: str, tenant: str, value: bytes | None) -> None:
+    publisher = SyncPublisher(kafka.producer_config(), tenant=tenant)
+    publisher.send(topic, tenant, value)
+    publisher.close()
 
 
 def started_tenants(log: Path) -> set[str]:
@@ -63,11 +70,10 @@ def account_rows(db: Path) -> int:
 def test_given_a_tenant_left_under_the_default_names_when_run_starts_then_only_the_demo_runs(
     kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
-    # what a test run leaves: a tenant on the unprefixed gather.tenants that cannot start
+    # what a test run leaves: a tenant on the unprefixed gather.tenants (its org is nowhere)
     stray = f"stray-{uuid.uuid4().hex[:8]}"
-    publisher = SyncPublisher(kafka_settings.producer_config(), tenant=stray)
-    publisher.send(Topics("").gather_tenants, stray, b'{"tenant": "' + stray.encode() + b'"}')
-    publisher.close()
+    shared = Topics("").gather_tenants
+    publish(kafka_settings, shared, stray, json.dumps(a_tenant_config(tenant=stray)).encode())
     run = f"runtest-{uuid.uuid4().hex[:8]}"
     env = os.environ | {
         "PYTHONPATH": str(REPO),
@@ -85,6 +91,7 @@ def test_given_a_tenant_left_under_the_default_names_when_run_starts_then_only_t
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
+        publish(kafka_settings, shared, stray, None)  # removed again, for the tests after
 
     log = tmp_path / ".local" / "run" / "listener.log"
     assert synced, (tmp_path / "run.log").read_text()[-3000:]

@@ -35,19 +35,20 @@ from tests.connectors.salesforce.harness import wait_until
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 
-def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_letter(
+def test_given_upserts_a_config_and_bad_messages_then_rows_models_and_dead_letters(
     kafka_settings: KafkaSettings,
     sqlite_engine: Engine,
 ) -> None:
     t = ready(kafka_settings, sqlite_engine)
     tenant = f"sink-{uuid.uuid4().hex[:8]}"
     start_at_the_end(kafka_settings, f"sink-{tenant}")
-    dlq = DlqTail(kafka_settings, [t.dlq(t.gather_accounts)])
+    dlq = DlqTail(kafka_settings, [t.dlq(t.gather_accounts), t.dlq(t.gather_tenants)])
     upsert: GatherUpsert = an_upsert(tenant=tenant)
+    broken = json.dumps({"tenant": tenant}).encode()  # JSON, but no salesforce section
     produce(
         kafka_settings,
         t.gather_tenants,
-        [(tenant, json.dumps(a_tenant_config(tenant=tenant)).encode())],
+        [(tenant, json.dumps(a_tenant_config(tenant=tenant)).encode()), (tenant, broken)],
     )
     produce(
         kafka_settings,
@@ -56,14 +57,17 @@ def test_given_upserts_a_config_and_a_bad_message_then_rows_models_and_a_dead_le
     )
     sink = a_sink(kafka_settings, sqlite_engine, f"sink-{tenant}")
     with running(sink):
-        letters = dlq.wait(tenant, 1)
+        letters = dlq.wait(tenant, 2)
         assert wait_until(lambda: caught_up(kafka_settings, f"sink-{tenant}", t.gather_accounts))
 
     with sqlite_engine.connect() as db:
         saved = db.execute(select(models.c.name).where(models.c.tenant == tenant)).scalars().all()
     assert saved == ["invoices"]
     assert ids(sqlite_engine, tenant) == ["acct-1"]
-    assert [(x.stage, x.original) for x in letters] == [("sink.parse", "{not json")]
+    assert sorted((x.stage, x.original) for x in letters) == [
+        ("sink.parse", "{not json"),
+        ("sink.tenant_config", broken.decode()),
+    ]
 
 
 def test_given_a_refused_and_an_unexpected_failure_then_both_are_dead_letters_and_the_rest_lands(
@@ -228,7 +232,9 @@ class DlqTail:
         return self._mine(tenant)
 
     def _mine(self, tenant: str) -> list[DeadLetter]:
-        return [DeadLetter.decode(v) for k, v in self._seen if k.startswith(f"{tenant}:")]
+        # an upsert's key starts `tenant:`; a tenant config's is the tenant
+        mine = [v for k, v in self._seen if k == tenant or k.startswith(f"{tenant}:")]
+        return [DeadLetter.decode(v) for v in mine]
 
 
 def _ends(consumer: Consumer, topics: list[str]) -> list[TopicPartition]:
