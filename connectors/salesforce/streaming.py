@@ -161,4 +161,15 @@ class StreamingClient(Client):
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+        self._quiet_connect_task()
         await super().close()
+
+    def _quiet_connect_task(self) -> None:
+        """The library cancels its connect task at close, and that task's done-callback reads
+        the result: a CancelledError, which escapes the callback's `except Exception` and is
+        logged by the loop as "Exception in callback" with a traceback at every shutdown. A
+        connect ended by close has nothing to hand on, so the callback is taken off first."""
+        transport = self._transport
+        task = getattr(transport, "_connect_task", None)  # aiocometd_ng's TransportBase
+        if transport is not None and task is not None and not task.done():
+            task.remove_done_callback(transport._connect_done)  # type: ignore[attr-defined]
