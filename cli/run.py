@@ -174,7 +174,7 @@ def run(args: Any) -> int:
     time.sleep(5)
     backfill = _spawn("backfill", ["-m", "cli.main", "backfill", "--tenant", TENANT], env)
     # stopped in reverse order: the one-shot backfill first, the stages, sfsim last
-    return _watch([sfsim], stages, [backfill], kafka, engine)
+    return _watch([sfsim], stages, [backfill], kafka, engine, namespace)
 
 
 # Each stage serves /metrics, /livez and /readyz on a port of its own here (in Kubernetes every
@@ -227,8 +227,9 @@ def _watch(
     last: list[subprocess.Popen[Any]],
     kafka: KafkaSettings,
     engine: Any,
+    namespace: str,
 ) -> int:
-    consumer = Consumer(kafka.consumer_config(f"{NAMESPACE}-summary"))
+    consumer = Consumer(kafka.consumer_config(f"{namespace}-summary"))
     topics = Topics.of(kafka)
     base = {t: _ends(consumer, t) for t in (topics.sf_changes, *topics.gather_data)}
     collector = LagCollector(kafka, read_wait=0.5)

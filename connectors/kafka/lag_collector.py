@@ -118,7 +118,7 @@ class LagCollector:
             return {}
         consumer = Consumer(
             self.settings.consumer_config(f"{self.settings.client_id}-lag-reader")
-            | {"enable.auto.commit": False, "auto.offset.reset": "error"}
+            | {"auto.offset.reset": "error"}
         )
         try:
             found: dict[tuple[str, int, int], float] = {}
