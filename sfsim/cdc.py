@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sfsim.ids import OVERFLOW_RECORD_ID
@@ -45,8 +46,14 @@ class Write:
             self.change_type,
             self.obj.name,
             # a large text sent as a diff is the same change only with the same diff
-            tuple(sorted((k, repr(v)) for k, v in (self.values | _diffs(self)).items())),
+            tuple(sorted((k, repr(v)) for k, v in (self.values | self.diffs).items())),
         )
+
+    @cached_property
+    def diffs(self) -> dict[str, Any]:
+        """An UPDATE's large text fields sent as a diff, in CometD's form `{"diff": "..."}`:
+        worked out once, for the merge key and for the event's body."""
+        return _diffs(self) if self.change_type == "UPDATE" else {}
 
 
 @dataclass(frozen=True)
@@ -115,13 +122,10 @@ def _body(write: Write) -> dict[str, Any]:
     if write.change_type in ("CREATE", "UNDELETE"):
         shown = {k: v for k, v in shown.items() if v is not None}
     values = {k: _event_value(write.obj, k, v) for k, v in shown.items()}
-    if write.change_type == "UPDATE":
-        values |= _diffs(write)
-    return _nest(write.obj, values)
+    return _nest(write.obj, values | write.diffs)
 
 
 def _diffs(write: Write) -> dict[str, Any]:
-    """Large text fields sent as a diff, in CometD's form `{"diff": "..."}`."""
     found = {}
     for name, value in write.values.items():
         spec = write.obj.fields.get(name)
