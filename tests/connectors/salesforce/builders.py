@@ -53,14 +53,16 @@ def a_tenant(
     tenant: str = "acme",
     flow: str = "client_credentials",
     transport: str = "cometd",
+    pubsub_endpoint: str | None = None,
     **sections: Any,
 ) -> TenantConfig:
-    """A tenant on sfsim; `transport="pubsub"` reads it over sfsim's Pub/Sub API."""
+    """A tenant on sfsim; `transport="pubsub"` reads it over sfsim's Pub/Sub API (or over
+    `pubsub_endpoint`, a proxy in front of it)."""
     document = tenant_document(sfsim, tenant, flow, **sections)
     if transport == "pubsub":
         document["salesforce"] |= {
             "transport": "pubsub",
-            "pubsub_endpoint": sfsim.credentials.pubsub,
+            "pubsub_endpoint": pubsub_endpoint or sfsim.credentials.pubsub,
         }
     return validate_tenant_config(document)
 

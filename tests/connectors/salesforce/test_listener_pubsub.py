@@ -15,12 +15,10 @@ from prometheus_client import REGISTRY
 from connectors.kafka.settings import KafkaSettings
 from connectors.salesforce.classifier import Decision
 from schemas.changes import ChangeSource, SalesforceChange
-from schemas.loader import validate_tenant_config
-from schemas.tenant import TenantConfig
 from sfsim.clock import ManualClock
 from sfsim.testing import ThreadedSfsim
 from tests.chaos.toxiproxy import Toxiproxy
-from tests.connectors.salesforce.builders import sfsim_environ, tenant_document
+from tests.connectors.salesforce.builders import a_tenant, sfsim_environ
 from tests.connectors.salesforce.harness import (
     ChangesReader,
     ListenerThread,
@@ -30,13 +28,6 @@ from tests.connectors.salesforce.harness import (
     unique,
     wait_until,
 )
-
-
-def on(org: ThreadedSfsim, tenant: str, transport: str, endpoint: str = "") -> TenantConfig:
-    document = tenant_document(org, tenant)
-    endpoint = endpoint or org.credentials.pubsub
-    document["salesforce"] |= {"transport": transport, "pubsub_endpoint": endpoint}
-    return validate_tenant_config(document)
 
 
 def streams(org: ThreadedSfsim, cometd: int, pubsub: int) -> bool:
@@ -82,7 +73,11 @@ def test_given_one_org_when_read_by_a_cometd_and_a_pubsub_tenant_then_sf_changes
     kafka_settings: KafkaSettings, reader: ChangesReader, org: ThreadedSfsim
 ) -> None:
     topic, names = tenants_topic(kafka_settings), (unique("cometd"), unique("pubsub"))
-    apply_configs(kafka_settings, topic, [on(org, names[0], "cometd"), on(org, names[1], "pubsub")])
+    apply_configs(
+        kafka_settings,
+        topic,
+        [a_tenant(org, names[0], transport="cometd"), a_tenant(org, names[1], transport="pubsub")],
+    )
     with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
         assert streams(org, cometd=1, pubsub=2)  # Account and Contact: a stream each
         workload(org)
@@ -97,7 +92,7 @@ def test_given_a_dropped_stream_and_expired_sessions_when_changes_follow_then_th
     kafka_settings: KafkaSettings, reader: ChangesReader, org: ThreadedSfsim
 ) -> None:
     topic, tenant = tenants_topic(kafka_settings), unique("dropped")
-    apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub")])
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport="pubsub")])
     with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
         assert streams(org, cometd=0, pubsub=2)
         before = org.call(lambda: org.state.org.create("Account", {"Name": "Before drop"}))
@@ -115,7 +110,7 @@ def test_given_a_tenant_switched_from_cometd_to_pubsub_when_changes_came_between
 ) -> None:
     topic, tenant = tenants_topic(kafka_settings), unique("switch")
     settings = listener_settings(topic, org)
-    apply_configs(kafka_settings, topic, [on(org, tenant, "cometd")])
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport="cometd")])
     with ListenerThread(settings, kafka_settings, sfsim_environ(org)):
         assert streams(org, cometd=1, pubsub=0)
         first = org.call(lambda: org.state.org.create("Account", {"Name": "On CometD"}))
@@ -124,7 +119,7 @@ def test_given_a_tenant_switched_from_cometd_to_pubsub_when_changes_came_between
     assert isinstance(clock, ManualClock)
     clock.advance(timedelta(seconds=1))
     between = org.call(lambda: org.state.org.create("Account", {"Name": "While switching"}))
-    apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub")])
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport="pubsub")])
     with ListenerThread(settings, kafka_settings, sfsim_environ(org)):
         assert streams(org, cometd=0, pubsub=2)
         after = org.call(lambda: org.state.org.create("Account", {"Name": "On Pub/Sub"}))
@@ -143,7 +138,7 @@ def test_given_an_outage_past_the_replay_window_on_pubsub_when_restarted_then_it
     # answers with a catch-up query from the checkpoint's commit time
     topic, tenant = tenants_topic(kafka_settings), unique("pubsub-outage")
     settings = listener_settings(topic, org)
-    apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub")])
+    apply_configs(kafka_settings, topic, [a_tenant(org, tenant, transport="pubsub")])
     with ListenerThread(settings, kafka_settings, sfsim_environ(org)):
         assert streams(org, cometd=0, pubsub=2)
         before = org.call(lambda: org.state.org.create("Account", {"Name": "Before"}))
@@ -179,7 +174,11 @@ def test_given_a_half_open_connection_when_pings_go_unanswered_then_the_stream_r
     proxy = Toxiproxy(tmp_path / "toxiproxy.log")
     try:
         port = proxy.create("pubsub", int(org.credentials.pubsub.rsplit(":", 1)[1]))
-        apply_configs(kafka_settings, topic, [on(org, tenant, "pubsub", f"127.0.0.1:{port}")])
+        apply_configs(
+            kafka_settings,
+            topic,
+            [a_tenant(org, tenant, transport="pubsub", pubsub_endpoint=f"127.0.0.1:{port}")],
+        )
         pings = {"pubsub_ping_interval": 1.0, "pubsub_ping_timeout": 1.0}
         with ListenerThread(
             listener_settings(topic, org, **pings), kafka_settings, sfsim_environ(org)
@@ -206,7 +205,11 @@ def test_given_a_large_text_sent_as_a_diff_when_read_over_each_transport_then_th
     # the event holds only the diff (CometD `{"diff": ...}`, Pub/Sub `diffFields`): the record
     # is re-read over REST, since the listener has not the old text to apply it to
     topic, names = tenants_topic(kafka_settings), (unique("diff-cometd"), unique("diff-pubsub"))
-    apply_configs(kafka_settings, topic, [on(org, names[0], "cometd"), on(org, names[1], "pubsub")])
+    apply_configs(
+        kafka_settings,
+        topic,
+        [a_tenant(org, names[0], transport="cometd"), a_tenant(org, names[1], transport="pubsub")],
+    )
     long = "\n".join(f"line {i:03d} " + "x" * 60 for i in range(20))
     edited = long.replace("line 007", "line 007, edited")
     with ListenerThread(listener_settings(topic, org), kafka_settings, sfsim_environ(org)):
