@@ -19,6 +19,11 @@ faust/assignor/partition_assignor.py): a worker in CI was assigned no partition 
 changelog and its tables never finished recovery, until the consumer's next metadata refresh
 (5 minutes by default) would start another rebalance. So creation waits until the topic is seen
 with its partitions, and the worker refreshes its consumer's metadata more often (streams.app).
+
+A broker that goes away while a worker starts fails the creation with `NodeNotReadyError` and
+Faust ends the worker (the short chaos run, seed 795111: a worker restarted during a broker
+restart exited with 1). Creation is retried for as long as its failure is transient, as
+`broker_waits` does for the bootstrap.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from typing import Any
 import structlog
 from aiokafka.client import AIOKafkaClient
 from faust.transport.drivers.aiokafka import Transport
+
+from connectors.kafka.failures import classify
+from connectors.retrying import Patience, apatiently
 
 log = structlog.get_logger(__name__)
 
@@ -73,11 +81,23 @@ async def _create_topic(
 ) -> None:
     assert _original is not None
     _created.add(topic)
-    await _original(transport, owner, client, topic, *args, **kwargs)
+    create = _original
+    await created_patiently(lambda: create(transport, owner, client, topic, *args, **kwargs), topic)
     await track(client, topic)
     if not await visible(client, topic):
         # not fatal: the consumer's periodic metadata refresh finds it and rebalances
         log.warning("created topic not yet in the broker's metadata", topic=topic)
+
+
+async def created_patiently(
+    create: Callable[[], Awaitable[None]],
+    topic: str,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> None:
+    """`create()`, retried while the broker is away (Faust ignores a topic that exists, so a
+    creation that reached the broker before failing is safe to send again)."""
+    patience = Patience("worker", "kafka", classify, fields={"topic": topic})
+    await apatiently(create, "create topic", patience, sleep=sleep)
 
 
 async def track(client: AIOKafkaClient, topic: str) -> None:

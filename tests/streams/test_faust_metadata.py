@@ -6,7 +6,9 @@ import asyncio
 import logging
 import uuid
 
+import pytest
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import NodeNotReadyError
 from confluent_kafka.admin import AdminClient, NewTopic
 from faust.transport.drivers.aiokafka import Transport
 
@@ -128,3 +130,40 @@ def test_given_another_topic_not_found_then_the_line_stays_an_error() -> None:
     faust_metadata.JustCreated({"worker-deals-changelog"}).filter(record)
 
     assert record.levelno == logging.ERROR
+
+
+def test_given_a_broker_away_when_a_topic_is_created_then_the_creation_is_retried_until_it_succeeds() -> (
+    None
+):
+    """A worker starting during a broker restart (the chaos run, seed 795111) must wait, not
+    exit: Faust lets the first `NodeNotReadyError` end the worker."""
+    attempts: list[int] = []
+    slept: list[float] = []
+
+    async def create() -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise NodeNotReadyError("Attempt to send a request to node which is not ready")
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    asyncio.run(faust_metadata.created_patiently(create, "t.changelog", sleep=sleep))
+
+    assert len(attempts) == 3
+    assert len(slept) == 2
+
+
+def test_given_a_creation_the_broker_refuses_on_its_merit_then_it_is_raised_at_once() -> None:
+    attempts: list[int] = []
+
+    async def create() -> None:
+        attempts.append(1)
+        raise RuntimeError("Invalid controller")
+
+    async def sleep(_delay: float) -> None:
+        raise AssertionError("a refusal on its merit is not waited for")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(faust_metadata.created_patiently(create, "t.changelog", sleep=sleep))
+    assert attempts == [1]
