@@ -1,5 +1,6 @@
-"""The Dockerfile, read as its instructions (no Docker engine here, so no build): what it copies
-exists, it installs the locked dependencies with the Makefile's uv, and runs as a non-root user."""
+"""The Dockerfile, read as its instructions: what it copies exists, it installs the locked
+dependencies with the Makefile's uv, and runs as a non-root user. `make test-image` builds it and
+runs it as the chart does (tests/image)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def instructions() -> list[Instruction]:
 
 
 def stage(index: int) -> list[Instruction]:
+    """The instructions of one build stage (the global ARGs before the first FROM are none's)."""
     stages: list[list[Instruction]] = []
     for keyword, args in instructions():
+        if not stages and keyword != "FROM":
+            continue
         if keyword == "FROM":
             stages.append([])
         stages[-1].append((keyword, args))
@@ -48,10 +52,16 @@ def pyproject() -> dict[str, Any]:
     return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def test_given_the_dockerfile_when_read_then_both_stages_start_from_python_3_11_slim() -> None:
+def test_given_the_dockerfile_when_read_then_both_stages_start_from_base_image_python_3_11_slim() -> (
+    None
+):
     froms = [args for keyword, args in instructions() if keyword == "FROM"]
+    global_args = [
+        args for keyword, args in instructions()[: instructions().index(("FROM", froms[0]))]
+    ]
 
-    assert [f.split()[0] for f in froms] == ["python:3.11-slim", "python:3.11-slim"]
+    assert global_args == ["BASE_IMAGE=python:3.11-slim"]
+    assert [f.split()[0] for f in froms] == ["${BASE_IMAGE}", "${BASE_IMAGE}"]
 
 
 def test_given_the_build_stage_when_read_then_every_copied_path_exists_in_the_repo() -> None:
@@ -82,8 +92,11 @@ def test_given_the_build_stage_when_read_then_uv_is_the_makefiles_and_syncs_the_
 
     assert pinned is not None
     assert args["UV_VERSION"] == pinned.group(1)
-    assert runs[0] == 'pip install --no-cache-dir "uv==${UV_VERSION}"'
-    syncs = [r for r in runs if r.startswith("uv sync")]
+    assert (
+        runs[0]
+        == 'python3 -m venv /opt/uv && /opt/uv/bin/pip install --no-cache-dir "uv==${UV_VERSION}"'
+    )
+    syncs = [r for r in runs if r.startswith("/opt/uv/bin/uv sync")]
     assert syncs and all("--frozen --no-dev" in r for r in syncs)
 
 
