@@ -38,6 +38,8 @@ RUN /opt/uv/bin/uv sync --frozen --no-dev --no-editable \
        fi
 
 FROM ${BASE_IMAGE}
+ARG WITH_SFSIM=false
+LABEL io.gather-sync.with-sfsim=${WITH_SFSIM}
 RUN useradd --no-create-home --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin gather
 COPY --from=build /app/.venv /app/.venv
 # No .pyc written at run time: the root filesystem is read-only (uv compiled them at build).
