@@ -8,7 +8,19 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import backfill, dashboard, lag, listen, replay, reprocess, run, sink, tenants, worker
+from cli import (
+    backfill,
+    dashboard,
+    explain,
+    lag,
+    listen,
+    replay,
+    reprocess,
+    run,
+    sink,
+    tenants,
+    worker,
+)
 from connectors.gather import migrate
 from connectors.gather.engine import make_engine
 from connectors.gather.settings import StoreSettings
@@ -148,6 +160,9 @@ def _kafka_ops(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _monitoring(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    explain.add_arguments(
+        _sub(sub, "explain", "why one record is, or is not, in Gather", explain.explain)
+    )
     dashboard.add_arguments(
         _sub(sub, "dashboard", "web page and /metrics of lag and freshness", dashboard.dashboard)
     )
