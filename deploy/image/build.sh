@@ -10,6 +10,7 @@
 #   deploy/image/build.sh                      # gather-sync:<appVersion of the chart>
 #   WITH_SFSIM=true deploy/image/build.sh      # with sfsim (the local Salesforce) inside
 #   IMAGE=gather-sync:dev deploy/image/build.sh
+#   deploy/image/build.sh name                 # print the image's name only (no build)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,9 +69,9 @@ base() {
 }
 
 build() {
-  local mounts=(-v "$ca_bundle:$ca_bundle:ro") uv_cache
-  uv_cache=$("$repo/.local/tools/bin/uv" cache dir 2>/dev/null || true)
-  [[ -n $uv_cache && -d $uv_cache ]] && mounts+=(-v "$uv_cache:/root/.cache/uv")
+  local mounts=(-v "$ca_bundle:$ca_bundle:ro")
+  local uv_cache=${UV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/uv}
+  [[ -d $uv_cache ]] && mounts+=(-v "$uv_cache:/root/.cache/uv")
   podman build --quiet --network host --layers "${mounts[@]}" \
     --build-arg "BASE_IMAGE=$base_image" --build-arg "WITH_SFSIM=${WITH_SFSIM:-false}" \
     --tag "$image" --file "$repo/Dockerfile" "$repo" >/dev/null
@@ -85,6 +86,10 @@ report() {
   echo "digest: $digest"
 }
 
+if [[ ${1:-} == name ]]; then
+  echo "$image"
+  exit 0
+fi
 tools
 [[ -f $ca_bundle ]] || die "no CA bundle at $ca_bundle"
 started=$SECONDS
