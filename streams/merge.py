@@ -2,20 +2,20 @@
 
 Every field is a last-writer-wins register ordered by the change's version; liveness is one
 more register (a delete is a versioned tombstone, an undelete or any later write revives).
-Equal versions are broken by the value itself, so any order of the same changes (CDC deltas,
-REST snapshots, duplicates, replays) converges to one state, and applying an older change
-never moves a field backwards.
+Equal versions are broken by the value itself (`schemas.tiebreak`, the sink's rule too), so any
+order of the same changes (CDC deltas, REST snapshots, duplicates, replays) converges to one
+state, and applying an older change never moves a field backwards.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.changes import ChangeType, FieldValue, SalesforceChange
+from schemas.tiebreak import wins
 from schemas.versions import Version
 
 
@@ -24,9 +24,6 @@ class Versioned(BaseModel):
 
     value: FieldValue
     version: Version
-
-    def order(self) -> tuple[tuple[int, int, int], str]:
-        return self.version.as_tuple(), json.dumps(self.value, sort_keys=True)
 
 
 class RecordState(BaseModel):
@@ -57,13 +54,7 @@ class RecordState(BaseModel):
 
 
 def _newer(current: Versioned | None, value: FieldValue, version: tuple[int, int, int]) -> bool:
-    """`Versioned.order` compared, the value's JSON computed only when the versions tie."""
-    if current is None:
-        return True
-    held = current.version.as_tuple()
-    if version != held:
-        return version > held
-    return json.dumps(value, sort_keys=True) > json.dumps(current.value, sort_keys=True)
+    return current is None or wins(value, version, current.value, current.version.as_tuple())
 
 
 M = TypeVar("M", bound=BaseModel)

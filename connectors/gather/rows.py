@@ -1,8 +1,9 @@
 """Row shaping for the sink (pure): an existing row + an upsert -> the row to write.
 
-Every trait is written only when its version is newer than the stored one, and the deleted mark
-(with its reason) moves only with a newer liveness version, so re-applying any older upsert
-changes nothing and any order of the same upserts gives the same row.
+Every trait is written only when its version is newer than the stored one (an equal version by
+`schemas.tiebreak`, the worker's rule too), and the deleted mark (with its reason) moves only
+with a newer liveness version, so re-applying any older upsert changes nothing and any order of
+the same upserts gives the same row.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.gather import DeleteReason, GatherUpsert, Operation
-from schemas.versions import Version
+from schemas.tiebreak import wins
 
 ACCOUNT_LINK = "$account"  # trait_versions key of a user's AccountId version
 
@@ -60,18 +61,11 @@ def merge(row: Row | None, upsert: GatherUpsert) -> Row:
     merged.sf_id = upsert.sf_id
     for trait, value in upsert.traits.items():
         version = upsert.trait_versions[trait].encode()
-        if _newer(version, merged.trait_versions.get(trait), value, merged.traits.get(trait)):
+        if wins(value, version, merged.traits.get(trait), merged.trait_versions.get(trait)):
             merged.traits[trait], merged.trait_versions[trait] = value, version
     _liveness(merged, upsert)
     _account_link(merged, upsert)
     return merged
-
-
-def _newer(version: str, stored: str | None, value: Any, stored_value: Any) -> bool:
-    if stored is None or version > stored:
-        return True
-    # equal versions: the larger value wins, so the order of arrival never matters
-    return version == stored and repr(value) > repr(stored_value)
 
 
 def _liveness(row: Row, upsert: GatherUpsert) -> None:
@@ -108,7 +102,3 @@ def _account_link(row: Row, upsert: GatherUpsert) -> None:
     stored = row.trait_versions.get(ACCOUNT_LINK)
     if stored is None or version > stored:
         row.sf_account_id, row.trait_versions[ACCOUNT_LINK] = upsert.account_sf_id, version
-
-
-def newest(versions: list[Version]) -> Version:
-    return max(versions, key=lambda v: v.as_tuple())
