@@ -1,6 +1,7 @@
 """`gather-sync dashboard`: a web page of consumer lag and freshness over time, its JSON
 (`/api/series`), `/healthz` and Prometheus metrics (`/metrics`), on one port, until SIGTERM or
-Ctrl-C. Settings: KAFKA_* and GATHER_DATABASE_URL (see connectors/monitoring)."""
+Ctrl-C, with a search box that explains one record (`/api/explain`, as `gather-sync explain`).
+Settings: KAFKA_*, GATHER_DATABASE_URL, WORKER_APP_ID and SINK_GROUP_ID."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
 
+from cli.explain import Sources
+from cli.explain_text import render
 from cli.lag import store_freshness
 from connectors.gather.settings import StoreSettings
 from connectors.kafka.lag import FreshnessReader, LagMonitor
 from connectors.kafka.lag_collector import LagCollector
 from connectors.kafka.settings import KafkaSettings
 from connectors.monitoring.history import DEFAULT_CAPACITY, Sampler, SeriesHistory
-from connectors.monitoring.web import make_app
+from connectors.monitoring.web import Explainer, make_app
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +65,8 @@ async def serve(
         prefixes=tuple(args.group_prefix or ()),
         monitor=LagMonitor(),
     )
-    runner = web.AppRunner(make_app(history), access_log=None)
+    app = make_app(history, explainer=explainer(Sources.from_environment()))
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.create_server((args.host, args.port))
     await web.SockSite(runner, sock).start()
@@ -74,6 +79,16 @@ async def serve(
         await runner.cleanup()
     print("dashboard stopped", flush=True)
     return 0
+
+
+def explainer(sources: Sources) -> Explainer:
+    """The search box's `explain`, off the event loop (it reads topics and the store)."""
+
+    async def explain(tenant: str, obj: str, record_id: str) -> dict[str, Any]:
+        found = await asyncio.to_thread(sources.explain, tenant, obj, record_id)
+        return found.model_dump(mode="json") | {"text": render(found)}
+
+    return explain
 
 
 def stop_aware_sleep(stop: asyncio.Event) -> Callable[[float], Awaitable[None]]:

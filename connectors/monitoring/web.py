@@ -7,8 +7,9 @@ sample behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -21,6 +22,9 @@ from connectors.monitoring.history import SeriesHistory, series_json
 PAGE = Path(__file__).resolve().parent / "static" / "dashboard.html"
 HISTORY = web.AppKey("history", SeriesHistory)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+# (tenant, object, Salesforce id) -> the explanation as JSON, with its text under "text"
+Explainer = Callable[[str, str, str], Awaitable[dict[str, Any]]]
+EXPLAINER: web.AppKey[Explainer] = web.AppKey("explainer")
 PARTITION_LABELS = ("group", "topic", "partition")
 
 
@@ -117,9 +121,28 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
-def make_app(history: SeriesHistory, registry: CollectorRegistry | None = None) -> web.Application:
+async def api_explain(request: web.Request) -> web.Response:
+    """The page's search box: `gather-sync explain` for one record."""
+    asked = {name: request.query.get(name, "").strip() for name in ("tenant", "object", "id")}
+    if missing := [name for name, value in asked.items() if not value]:
+        return web.json_response({"error": f"missing: {', '.join(missing)}"}, status=400)
+    try:
+        found = await request.app[EXPLAINER](asked["tenant"], asked["object"], asked["id"])
+    except Exception as e:  # shown on the page: the broker or store is away, say
+        return web.json_response({"error": f"{type(e).__name__}: {e}"}, status=502)
+    return web.json_response(found, headers={"Cache-Control": "no-store"})
+
+
+def make_app(
+    history: SeriesHistory,
+    registry: CollectorRegistry | None = None,
+    explainer: Explainer | None = None,
+) -> web.Application:
     app = web.Application()
     app[HISTORY] = history
+    if explainer is not None:
+        app[EXPLAINER] = explainer
+        app.router.add_get("/api/explain", api_explain)
     app[REGISTRY] = registry or metrics_registry(history)
     app.router.add_get("/", page)
     app.router.add_get("/api/series", api_series)

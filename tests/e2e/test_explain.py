@@ -9,6 +9,9 @@ here, not computed by the code under test."""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from sfsim.clock import SystemClock
 from sfsim.testing import ThreadedSfsim
 from tests.connectors.salesforce.builders import tenant_document
 from tests.connectors.salesforce.harness import wait_until
-from tests.e2e.pipeline import Pipeline
+from tests.e2e.pipeline import Pipeline, free_port
 
 NOT_MINING = {
     "match": "all",
@@ -54,6 +57,22 @@ def steps(found: dict[str, Any]) -> dict[str, list[tuple[str, bool | None]]]:
     for step in found["steps"]:
         by_rule.setdefault(step["rule"], []).append((step["detail"], step["passed"]))
     return by_rule
+
+
+def searched(base: str, tenant: str, obj: str, record_id: str) -> dict[str, Any]:
+    """What the dashboard's search box gets (its page fetches this URL)."""
+    query = urllib.parse.urlencode({"tenant": tenant, "object": obj, "id": record_id})
+    with urllib.request.urlopen(f"{base}/api/explain?{query}", timeout=120) as response:
+        found: dict[str, Any] = json.loads(response.read())
+    return found
+
+
+def served(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5):
+            return True
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 def make_records(org: ThreadedSfsim) -> dict[str, str]:
@@ -121,6 +140,13 @@ def test_given_records_of_each_standing_when_explained_then_each_shows_its_reaso
         text = pipeline.cli(
             "explain", "--tenant", "why", "--object", "Account", "--id", ids["waiting"]
         )
+        port = free_port()
+        pipeline.spawn("dashboard", ["-m", "cli.main", "dashboard", "--port", str(port)])
+        base = f"http://127.0.0.1:{port}"
+        assert wait_until(lambda: served(base), timeout=60), pipeline.log("dashboard")
+        searched_contact = searched(base, "why", "Contact", ids["contact"])
+        with urllib.request.urlopen(base, timeout=10) as response:
+            page = response.read().decode()
 
     assert synced["verdict"] == "synced", synced
     assert synced["rows"][0]["id"] == ids["synced"] and synced["differences"] == []
@@ -149,3 +175,7 @@ def test_given_records_of_each_standing_when_explained_then_each_shows_its_reaso
 
     assert text.returncode == 0
     assert text.stdout.startswith(f"Account {ids['waiting']} of tenant why: skipped"), text.stdout
+
+    assert searched_contact["verdict"] == "synced", searched_contact
+    assert searched_contact["text"].startswith(f"Contact {ids['contact']} of tenant why: synced")
+    assert 'id="explain-form"' in page  # the search box that asks /api/explain
