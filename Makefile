@@ -50,9 +50,9 @@ test: venv services
 
 # The image the chart deploys, gather-sync:<the chart's appVersion>, built with Podman from the
 # locked dependencies on a Debian bookworm base that mmdebstrap makes (cached in .local/image);
-# prints its size and digest. sfsim stays in while cli/run.py imports it at the top (without it
-# even `gather-sync --help` fails); IMAGE_WITH_SFSIM=false leaves it out.
-IMAGE_WITH_SFSIM ?= true
+# prints its size and digest. sfsim (the local org, for `gather-sync run`) stays out unless
+# IMAGE_WITH_SFSIM=true.
+IMAGE_WITH_SFSIM ?= false
 image:
 	WITH_SFSIM=$(IMAGE_WITH_SFSIM) deploy/image/build.sh
 

@@ -41,7 +41,6 @@ from connectors.kafka.settings import KafkaSettings
 from connectors.kafka.topics import provision_contract_topics
 from connectors.retrying import Patience, patiently
 from schemas.contract import Topics
-from sfsim.testing import serve_process
 from streams.settings import WorkerSettings
 
 RUN_DIR = Path(".local/run")
@@ -96,9 +95,10 @@ def _ends(consumer: Consumer, topic: str) -> int:
 
 
 def _rows(engine: Any) -> tuple[int, int]:
+    """The demo tenant's rows (a store file kept from older runs may hold other tenants')."""
     with engine.connect() as db:
         count = [
-            db.execute(select(func.count()).select_from(t)).scalar_one()
+            db.execute(select(func.count()).select_from(t).where(t.c.tenant == TENANT)).scalar_one()
             for t in (accounts, users, records)
         ]
     return count[0], count[1] + count[2]
@@ -156,6 +156,9 @@ def run(args: Any) -> int:
     engine = make_engine(store.database_url)
     database = Patience("run", "database", lambda e: store_failure(e.__cause__ or e))
     patiently(lambda: migrate.upgrade(engine), "migrate the store", database)
+    # imported here: the image leaves sfsim out, and every other command must load without it
+    from sfsim.testing import serve_process
+
     # absolute: sfsim runs from the repository, the stages from here
     sfsim, credentials = serve_process(
         Path(".local/sfsim").resolve(), "--accounts", "200", "--traffic-rate", "5"
