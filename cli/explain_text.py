@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from schemas.versions import Version
-from streams.explain.model import Explanation, StoreRow
+from streams.explain.model import Explanation, StoreRow, when
 
 MARKS = {True: "[ok]", False: "[no]", None: "[--]"}
 
@@ -41,9 +40,9 @@ def _record(found: Explanation) -> list[str]:
     if found.record is None:
         return ["worker state: none", ""]
     state = "deleted" if found.record.deleted else "live"
-    lines = [f"worker state ({state}, version {_when(found.record.version)}):"]
+    lines = [f"worker state ({state}, version {when(found.record.version)}):"]
     held = [f for f in found.record.fields if f.value is not None]
-    lines += [f"  {f.name} = {_short(f.value)} @ {_when(f.version)}" for f in held]
+    lines += [f"  {f.name} = {_short(f.value)} @ {when(f.version)}" for f in held]
     empty = [f.name for f in found.record.fields if f.value is None]
     if empty:
         lines.append(f"  empty: {', '.join(empty)}")
@@ -55,7 +54,7 @@ def _upsert(upsert: dict[str, Any] | None) -> list[str]:
         return []
     where = upsert.get("gather_id") or f"match {upsert.get('match_trait')}"
     version = Version.model_validate(upsert["version"]).encode()
-    lines = [f"upsert now: {upsert['kind']} {where!r}, version {_when(version)}"]
+    lines = [f"upsert now: {upsert['kind']} {where!r}, version {when(version)}"]
     lines += [f"  {t} = {_short(v)}" for t, v in sorted(upsert.get("traits", {}).items())]
     if "account_sf_id" in upsert:
         lines.append(f"  account link: {upsert['account_sf_id']}")
@@ -66,7 +65,7 @@ def _row(row: StoreRow) -> str:
     state = f"deleted ({row.deleted_reason})" if row.deleted else "live"
     link = f", account {row.account_id!r}" if row.account_id else ""
     traits = [
-        f"\n    {t} = {_short(v)} @ {_when(row.trait_versions.get(t))}"
+        f"\n    {t} = {_short(v)} @ {when(row.trait_versions.get(t))}"
         for t, v in sorted(row.traits.items())
     ]
     return f"  {row.table} {row.id!r} (sf_id {row.sf_id}, {state}{link}):" + "".join(traits)
@@ -77,8 +76,8 @@ def _differences(found: Explanation) -> list[str]:
         return []
     lines = ["differences (now / stored):"]
     lines += [
-        f"  {d.trait}: {_short(d.expected)} @ {_when(d.expected_version)} / "
-        f"{_short(d.stored)} @ {_when(d.stored_version)}"
+        f"  {d.trait}: {_short(d.expected)} @ {when(d.expected_version)} / "
+        f"{_short(d.stored)} @ {when(d.stored_version)}"
         for d in found.differences
     ]
     return lines
@@ -87,15 +86,3 @@ def _differences(found: Explanation) -> list[str]:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _when(encoded: str | None) -> str:
-    """A version as its commit time, with the commit number and sequence when they are set."""
-    if encoded is None:
-        return "-"
-    version = Version.decode(encoded)
-    at = datetime.fromtimestamp(version.commit_ts / 1000, UTC).isoformat(timespec="milliseconds")
-    order = (
-        f" #{version.commit_number}.{version.sequence}" if version.as_tuple()[1:] != (0, 0) else ""
-    )
-    return at.replace("+00:00", "Z") + order

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.versions import Version
 
 
 class Frozen(BaseModel):
@@ -92,3 +95,15 @@ class Explanation(Frozen):
     lag: dict[str, int] = Field(description="unread messages per stage's consumer group")
     verdict: Verdict
     causes: list[str]
+
+
+def when(encoded: str | None) -> str:
+    """A version as its commit time, with the commit number and sequence when they are set."""
+    if encoded is None:
+        return "-"
+    version = Version.decode(encoded)
+    at = datetime.fromtimestamp(version.commit_ts / 1000, UTC).isoformat(timespec="milliseconds")
+    order = (
+        f" #{version.commit_number}.{version.sequence}" if version.as_tuple()[1:] != (0, 0) else ""
+    )
+    return at.replace("+00:00", "Z") + order

@@ -22,7 +22,7 @@ from schemas.tenant import (
     SyncMode,
     TenantConfig,
 )
-from streams.explain.model import FieldState, RecordView, Step, StoreRow
+from streams.explain.model import FieldState, RecordView, Step, StoreRow, when
 from streams.merge import RecordState
 from streams.rules.entities import Section, Skip, account, contact, custom_record
 from streams.rules.filters import holds
@@ -92,7 +92,7 @@ def steps(inputs: Inputs) -> list[Step]:
     if state.is_deleted:
         assert state.deleted is not None
         found.append(
-            Step(rule="deleted", detail=f"in Salesforce, at {state.deleted.version.encode()}")
+            Step(rule="deleted", detail=f"in Salesforce, at {when(state.deleted.version.encode())}")
         )
     found += filter_steps(section.filter, state.values(), inputs.types)
     if isinstance(section, AccountsSection) and section.closed_won_only:

@@ -15,17 +15,25 @@ from tests.builders import a_tenant_config
 RECORD_ID = "001Dn0000000001IAA"
 
 
-def a_state(obj: str = "Account", ts: int = 1_000, **fields: Any) -> RecordState:
-    """A record created at `ts` with `fields`."""
-    change = SalesforceChange(
-        tenant="acme",
-        object=obj,
-        record_id=RECORD_ID,
-        change_type=ChangeType.CREATE,
-        version=Version(commit_ts=ts),
-        fields=fields,
-    )
-    return merge_all([change])[f"acme:{obj}:{RECORD_ID}"]
+def a_state(
+    obj: str = "Account", ts: int = 1_000, deleted_at: int | None = None, **fields: Any
+) -> RecordState:
+    """A record created at `ts` with `fields` (and deleted at `deleted_at`, if given)."""
+    kinds = [(ChangeType.CREATE, ts, fields)]
+    if deleted_at is not None:
+        kinds.append((ChangeType.DELETE, deleted_at, {}))
+    changes = [
+        SalesforceChange(
+            tenant="acme",
+            object=obj,
+            record_id=RECORD_ID,
+            change_type=kind,
+            version=Version(commit_ts=at),
+            fields=values,
+        )
+        for kind, at, values in kinds
+    ]
+    return merge_all(changes)[f"acme:{obj}:{RECORD_ID}"]
 
 
 def a_config(**sections: Any) -> TenantConfig:

@@ -106,3 +106,36 @@ def test_given_an_object_the_config_does_not_sync_then_one_failing_step_says_so(
 
     assert [(s.rule, s.passed) for s in steps(inputs)] == [("section", False)]
     assert decide(inputs) is None
+
+
+def test_given_a_custom_object_then_its_model_and_id_field_are_the_steps_and_it_is_upserted() -> (
+    None
+):
+    config = a_config(
+        custom_objects=[{"object": "Invoice__c", "id_field": "Name", "model": "invoices"}]
+    )
+    inputs = Inputs(config, "Invoice__c", RECORD_ID, a_state("Invoice__c", Name="INV-7"), {})
+
+    found = [(s.rule, s.detail, s.passed) for s in steps(inputs)]
+
+    assert found[:2] == [
+        ("section", "custom object, synced to model 'invoices'", None),
+        ("id", "id field Name = 'INV-7'", True),
+    ]
+    upsert = decide(inputs)
+    assert isinstance(upsert, GatherUpsert) and (upsert.model, upsert.gather_id) == (
+        "invoices",
+        "INV-7",
+    )
+
+
+def test_given_a_deleted_record_then_a_step_says_when_and_the_decision_is_a_delete() -> None:
+    gone = a_state(Name="A", deleted_at=2_000)
+    inputs = Inputs(a_config(accounts=BY_ID), "Account", RECORD_ID, gone, {})
+
+    found = steps(inputs)
+
+    assert [s.rule for s in found][:3] == ["section", "id", "deleted"]
+    assert found[2].detail == "in Salesforce, at 1970-01-01T00:00:02.000Z"
+    decision = decide(inputs)
+    assert isinstance(decision, GatherUpsert) and decision.op.value == "delete"
