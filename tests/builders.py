@@ -8,6 +8,7 @@ from typing import Any
 from schemas.changes import ChangeType, SalesforceChange
 from schemas.gather import EntityKind, GatherUpsert, Operation
 from schemas.versions import Version
+from streams.merge import RecordState, merge_all
 
 DELETE = object()  # as a value in `with_path`: remove the key
 
@@ -90,3 +91,23 @@ def org_types(tenant: str = "", obj: str = "") -> dict[str, str]:
 
     found = standard_schema().get(obj)
     return found.types() if found else {}
+
+
+def state_of(
+    *changes: tuple[ChangeType, int, dict[str, Any]],
+    obj: str = "Account",
+    record_id: str = "001Dn0000000001IAA",
+) -> RecordState:
+    """A record's merged state after (change type, commit time, fields) changes, tenant acme."""
+    built = [
+        SalesforceChange(
+            tenant="acme",
+            object=obj,
+            record_id=record_id,
+            change_type=kind,
+            version=Version(commit_ts=ts),
+            fields=fields,
+        )
+        for kind, ts, fields in changes
+    ]
+    return merge_all(built)[f"acme:{obj}:{record_id}"]

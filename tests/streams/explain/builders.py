@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.changes import ChangeType, SalesforceChange
+from schemas.changes import ChangeType
 from schemas.tenant import TenantConfig
 from schemas.versions import Version
 from streams.explain.compare import Findings
 from streams.explain.model import DeadLetterView, StoreRow
-from streams.merge import RecordState, merge_all
-from tests.builders import a_tenant_config
+from streams.merge import RecordState
+from tests.builders import a_tenant_config, state_of
 
 RECORD_ID = "001Dn0000000001IAA"
 
@@ -19,21 +19,10 @@ def a_state(
     obj: str = "Account", ts: int = 1_000, deleted_at: int | None = None, **fields: Any
 ) -> RecordState:
     """A record created at `ts` with `fields` (and deleted at `deleted_at`, if given)."""
-    kinds = [(ChangeType.CREATE, ts, fields)]
+    deleted: list[tuple[ChangeType, int, dict[str, Any]]] = []
     if deleted_at is not None:
-        kinds.append((ChangeType.DELETE, deleted_at, {}))
-    changes = [
-        SalesforceChange(
-            tenant="acme",
-            object=obj,
-            record_id=RECORD_ID,
-            change_type=kind,
-            version=Version(commit_ts=at),
-            fields=values,
-        )
-        for kind, at, values in kinds
-    ]
-    return merge_all(changes)[f"acme:{obj}:{RECORD_ID}"]
+        deleted.append((ChangeType.DELETE, deleted_at, {}))
+    return state_of((ChangeType.CREATE, ts, fields), *deleted, obj=obj, record_id=RECORD_ID)
 
 
 def a_config(**sections: Any) -> TenantConfig:

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.changes import ChangeType, SalesforceChange
+from schemas.changes import ChangeType
 from schemas.gather import EntityKind, GatherUpsert, Operation, Target
 from schemas.tenant import AccountsSection, ContactsSection, CustomObjectSection
 from schemas.versions import Version
-from streams.merge import RecordState, merge_all
 from streams.rules.entities import Skip, account, contact, custom_record
+from tests.builders import state_of
 
 ACCOUNT_ID = "001Dn0000000001IAA"
-
-
-def state_of(
-    *changes: tuple[ChangeType, int, dict[str, Any]],
-    obj: str = "Account",
-    record_id: str = ACCOUNT_ID,
-) -> RecordState:
-    built = [
-        SalesforceChange(
-            tenant="acme",
-            object=obj,
-            record_id=record_id,
-            change_type=kind,
-            version=Version(commit_ts=ts),
-            fields=fields,
-        )
-        for kind, ts, fields in changes
-    ]
-    return merge_all(built)[f"acme:{obj}:{record_id}"]
 
 
 def accounts(**kw: Any) -> AccountsSection:
