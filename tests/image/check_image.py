@@ -197,8 +197,6 @@ def pipeline_values(
         "extraEnv": [{"name": "KAFKA_TOPIC_PREFIX", "value": prefix}],
         "listener": {
             "groupId": f"image-listener-{run}",
-            # the chart names the topic whole: the prefix is not added to it
-            "tenantsTopic": f"{prefix}gather.tenants",
             "env": [{"name": k, "value": v} for k, v in listener_env.items()],
             "secretMounts": [{"secretName": "sfsim-ca", "mountPath": CA_DIR}],
         },
