@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,7 +25,7 @@ from connectors.kafka.lag_collector import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
 from schemas.contract import DeadLetter, Topics, change_key, schema_key, upsert_key
 from schemas.gather import EntityKind, GatherUpsert
-from streams.control import SchemaView
+from streams.control import SchemaView, partition_of
 from streams.evaluator import account_key
 from streams.explain.compare import Findings
 from streams.explain.model import DeadLetterView, Explanation, StoreRow
@@ -69,11 +70,11 @@ class Sources:
     def explain(self, tenant: str, obj: str, record_id: str) -> Explanation:
         config = applied_config(self.kafka, tenant)
         key = change_key(tenant, obj, record_id)
-        state = decode_records(self._read(self.worker.changelog("records"), {key})).get(key)
+        state = decode_records(self._state(self.worker.changelog("records"), key)).get(key)
         deals: dict[str, bool] = {}
         if obj == "Account":
             akey = account_key(tenant, record_id)
-            deals = decode_deals(self._read(self.worker.changelog("deals"), {akey})).get(akey, {})
+            deals = decode_deals(self._state(self.worker.changelog("deals"), akey)).get(akey, {})
         types = SchemaView(self._read(Topics.of(self.kafka).sf_schemas, {schema_key(tenant, obj)}))
         inputs = Inputs(config, obj, record_id, state, types(tenant, obj), deals)
         inputs = replace(inputs, account_rows=self._account_rows(inputs))
@@ -85,6 +86,16 @@ class Sources:
     def _read(self, topic: str, keys: set[str]) -> dict[str, bytes]:
         config = self.kafka.consumer_config(f"gather-sync-explain-{uuid.uuid4().hex[:8]}")
         return read_compacted(config, topic, keep=lambda k: table_key(k) in keys)
+
+    def _state(self, topic: str, key: str) -> dict[str, bytes]:
+        """One key of a worker's changelog. A table's entries live in the partition of the
+        source message's key (murmur2, as every producer here partitions), so that partition is
+        read first; the whole topic only when the key is not there (never seen, or placed
+        otherwise), so a wrong guess costs time, never a wrong answer."""
+        config = self.kafka.consumer_config(f"gather-sync-explain-{uuid.uuid4().hex[:8]}")
+        keep = lambda k: table_key(k) == key  # noqa: E731
+        found = read_compacted(config, topic, keep=keep, pick=partial(partition_of, key))
+        return found or self._read(topic, {key})
 
     def _kind(self, inputs: Inputs) -> EntityKind | None:
         if inputs.config is None or section_of(inputs.config, inputs.object) is None:

@@ -23,12 +23,17 @@ def read_compacted(
     timeout: float = 30.0,
     keep: Callable[[str], bool] = _everything,
     progress: Callable[[int, int], None] = _quiet,
+    pick: Callable[[int], int] | None = None,
 ) -> dict[str, bytes]:
     """The newest value of every key of a compacted topic that `keep` accepts (tombstones drop
-    the key); `progress(read, total)` follows the offsets read up to the ends seen at start."""
+    the key); `progress(read, total)` follows the offsets read up to the ends seen at start.
+    `pick(count)`, when given, names the one partition to read of the topic's `count`."""
     consumer = Consumer(consumer_config | {"enable.auto.commit": False})
     try:
         ends = _ends(consumer, topic, timeout)
+        if pick is not None and ends:
+            only = pick(len(ends))
+            ends = {only: ends[only]}
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
         latest: dict[str, bytes] = {}
         open_ends, total = {p: e for p, e in ends.items() if e > 0}, sum(ends.values())
