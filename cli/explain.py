@@ -20,6 +20,7 @@ from connectors.gather import lookup
 from connectors.gather.engine import make_engine
 from connectors.gather.settings import StoreSettings
 from connectors.gather.sink import SinkSettings
+from connectors.gather.store import TABLES
 from connectors.kafka.compacted import read_compacted
 from connectors.kafka.lag_collector import LagCollector, LagFilter
 from connectors.kafka.settings import KafkaSettings
@@ -156,7 +157,7 @@ class Sources:
 
 def store_row(kind: EntityKind, row: dict[str, Any]) -> StoreRow:
     return StoreRow(
-        table=lookup.TABLES[kind].name,
+        table=TABLES[kind].name,
         id=row["id"],
         sf_id=row["sf_id"],
         deleted=bool(row["deleted"]),

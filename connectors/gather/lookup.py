@@ -7,10 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from connectors.gather.schema import accounts, records, users
+from connectors.gather.store import TABLES
 from schemas.gather import EntityKind
-
-TABLES = {EntityKind.ACCOUNT: accounts, EntityKind.USER: users, EntityKind.RECORD: records}
 
 
 def rows_of(
