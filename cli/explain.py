@@ -31,8 +31,9 @@ from streams.evaluator import account_key
 from streams.explain.compare import Findings
 from streams.explain.model import DeadLetterView, Explanation, StoreRow
 from streams.explain.report import explain as explain_record
-from streams.explain.rules import Inputs, decide, section_of
+from streams.explain.rules import Inputs, decide
 from streams.reprocess import decode_deals, decode_records, table_key
+from streams.rules.entities import section_of
 from streams.settings import WorkerSettings
 
 KINDS = {"Account": EntityKind.ACCOUNT, "Contact": EntityKind.USER}

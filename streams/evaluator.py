@@ -26,7 +26,7 @@ from schemas.contract import change_key, owned_by
 from schemas.gather import GatherUpsert
 from schemas.tenant import TenantConfig
 from streams.merge import RecordState, apply
-from streams.rules.entities import Skip, account, contact, custom_record, id_moves
+from streams.rules.entities import Skip, id_moves, outcome
 
 # (tenant, object) -> {field: describe type}; empty while the object's describe is not known
 TypesOf = Callable[[str, str], Mapping[str, str]]
@@ -117,22 +117,17 @@ class Evaluator:
     ) -> list[GatherUpsert]:
         """The record's upserts under the config; an account's closed-won from the deals table
         unless `won` says it (a deal move not kept yet)."""
-        types = self.types(config.tenant, state.object)
-        outcome: GatherUpsert | Skip | None = None
-        if state.object == "Account" and config.accounts:
-            if won is None:
-                won = any(self.deals.get(account_key(config.tenant, state.record_id), {}).values())
-            outcome = account(config.tenant, config.accounts, state, types, won)
-        elif state.object == "Contact" and config.contacts:
-            outcome = contact(config.tenant, config.contacts, state, types)
-        else:
-            section = next((c for c in config.custom_objects if c.object == state.object), None)
-            if section is not None:
-                outcome = custom_record(config.tenant, section, state, types)
-        if isinstance(outcome, Skip):
-            self.on_skip(config.tenant, state.object, outcome.reason)
-            return [outcome.revive] if outcome.revive is not None else []
-        return [outcome] if outcome is not None else []
+
+        def closed_won() -> bool:
+            if won is not None:
+                return won
+            return any(self.deals.get(account_key(config.tenant, state.record_id), {}).values())
+
+        found = outcome(config, state, self.types(config.tenant, state.object), closed_won)
+        if isinstance(found, Skip):
+            self.on_skip(config.tenant, state.object, found.reason)
+            return [found.revive] if found.revive is not None else []
+        return [found] if found is not None else []
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from schemas.gather import GatherUpsert
 from streams.explain.compare import Findings, differences, own_row, verdict
 from streams.explain.model import Explanation, Verdict
-from streams.explain.rules import Inputs, decide, record_view, section_of, steps
-from streams.rules.entities import Skip
+from streams.explain.rules import Inputs, decide, record_view, steps
+from streams.rules.entities import Skip, section_of
 
 
 def explain(inputs: Inputs, found: Findings) -> Explanation:

@@ -24,7 +24,7 @@ from schemas.tenant import (
 )
 from streams.explain.model import FieldState, RecordView, Step, StoreRow, when
 from streams.merge import RecordState
-from streams.rules.entities import Section, Skip, account, contact, custom_record
+from streams.rules.entities import Section, Skip, outcome, section_of
 from streams.rules.filters import holds
 
 
@@ -41,14 +41,6 @@ class Inputs:
     account_rows: list[StoreRow] = field(default_factory=list)  # a contact's linked account
 
 
-def section_of(config: TenantConfig, obj: str) -> Section | None:
-    if obj == "Account":
-        return config.accounts
-    if obj == "Contact":
-        return config.contacts
-    return next((c for c in config.custom_objects if c.object == obj), None)
-
-
 def record_view(state: RecordState) -> RecordView:
     fields = [
         FieldState(name=name, value=held.value, version=held.version.encode())
@@ -62,18 +54,7 @@ def decide(inputs: Inputs) -> GatherUpsert | Skip | None:
     """What the worker's rules give for the record now (None: nothing syncs it)."""
     if inputs.config is None or inputs.state is None:
         return None
-    section, tenant, state = (
-        section_of(inputs.config, inputs.object),
-        inputs.config.tenant,
-        inputs.state,
-    )
-    if isinstance(section, AccountsSection):
-        return account(tenant, section, state, inputs.types, any(inputs.deals.values()))
-    if isinstance(section, ContactsSection):
-        return contact(tenant, section, state, inputs.types)
-    if isinstance(section, CustomObjectSection):
-        return custom_record(tenant, section, state, inputs.types)
-    return None
+    return outcome(inputs.config, inputs.state, inputs.types, lambda: any(inputs.deals.values()))
 
 
 def steps(inputs: Inputs) -> list[Step]:

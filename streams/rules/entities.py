@@ -13,7 +13,7 @@ marked deleted (reason `id_changed`) at the version of the move, so X -> Y -> X 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from schemas.gather import DeleteReason, EntityKind, GatherUpsert, Operation, Target
@@ -48,6 +48,30 @@ class Skip:
 
 
 Outcome = GatherUpsert | Skip
+
+
+def section_of(config: TenantConfig, obj: str) -> Section | None:
+    """The config's section that syncs an object, if any."""
+    if obj == "Account" and config.accounts:
+        return config.accounts
+    if obj == "Contact" and config.contacts:
+        return config.contacts
+    return next((c for c in config.custom_objects if c.object == obj), None)
+
+
+def outcome(
+    config: TenantConfig, state: RecordState, types: Types, closed_won: Callable[[], bool]
+) -> Outcome | None:
+    """What the config's rules give for the record (None: no section syncs its object);
+    `closed_won` is asked only for an account, as it reads the account's deals."""
+    section = section_of(config, state.object)
+    if isinstance(section, AccountsSection):
+        return account(config.tenant, section, state, types, closed_won())
+    if isinstance(section, ContactsSection):
+        return contact(config.tenant, section, state, types)
+    if isinstance(section, CustomObjectSection):
+        return custom_record(config.tenant, section, state, types)
+    return None
 
 
 def account(
